@@ -1,0 +1,117 @@
+// One SQLite connection as walpool uses it: set up with the right pragmas, with a bounded cache
+// of prepared statements. Used by the writer, by each reader and by the inline reader.
+
+import type { BindParams, Driver, DriverConnection, DriverStatement } from "./driver.ts";
+import type { Answer, ConnectionConfig, ReadRequest } from "./protocol.ts";
+import { loadDriver } from "./_load_driver.ts";
+import { SqliteError, toErrorData } from "./errors.ts";
+
+/** Prepared statements kept per connection; the least recently used is finalized beyond this. */
+const CACHE_SIZE = 256;
+
+export class Connection {
+  readonly driver: Driver;
+  #db: DriverConnection;
+  #cache = new Map<string, DriverStatement>();
+
+  private constructor(driver: Driver, db: DriverConnection) {
+    this.driver = driver;
+    this.#db = db;
+  }
+
+  /** Opens and sets up a connection; errors name the path and keep SQLite's code. */
+  static async open(config: ConnectionConfig): Promise<Connection> {
+    const driver = await loadDriver(config.driver);
+    let db: DriverConnection | undefined;
+    try {
+      db = driver.open(config.path, {
+        readonly: config.readonly,
+        safeIntegers: config.safeIntegers,
+      });
+      const conn = new Connection(driver, db);
+      conn.#setUp(config);
+      return conn;
+    } catch (error) {
+      try {
+        db?.close();
+      } catch { /* already failing */ }
+      const data = toErrorData(error, driver);
+      const message = `Cannot open database ${config.path}: ${data.message}`;
+      if (data.name === "SqliteError") {
+        throw new SqliteError(message, data.code ?? "SQLITE_ERROR", data.errcode ?? 1);
+      }
+      throw new Error(message);
+    }
+  }
+
+  #setUp(config: ConnectionConfig): void {
+    this.exec(`PRAGMA busy_timeout = ${config.busyTimeout}`);
+    this.exec("PRAGMA trusted_schema = OFF");
+    if (config.readonly) {
+      this.exec("PRAGMA query_only = ON");
+    } else {
+      const mode = this.get("PRAGMA journal_mode = WAL", [])?.journal_mode;
+      if (mode !== "wal") {
+        throw new Error(`the database could not be put in WAL mode (journal_mode is ${mode})`);
+      }
+      this.exec(`PRAGMA synchronous = ${config.durability === "full" ? "FULL" : "NORMAL"}`);
+    }
+    for (const pragma of config.pragmas) this.exec(`PRAGMA ${pragma}`);
+    // Fail at open, not at the first write, when the file cannot be written.
+    if (!config.readonly) this.exec("BEGIN IMMEDIATE; ROLLBACK");
+  }
+
+  #statement(sql: string): DriverStatement {
+    let stmt = this.#cache.get(sql);
+    if (stmt) {
+      this.#cache.delete(sql);
+    } else {
+      stmt = this.#db.prepare(sql);
+      if (this.#cache.size >= CACHE_SIZE) {
+        const [oldest, evicted] = this.#cache.entries().next().value!;
+        this.#cache.delete(oldest);
+        evicted.finalize();
+      }
+    }
+    this.#cache.set(sql, stmt);
+    return stmt;
+  }
+
+  run(sql: string, params: BindParams) {
+    return this.#statement(sql).run(params);
+  }
+
+  get(sql: string, params: BindParams) {
+    return this.#statement(sql).get(params);
+  }
+
+  all(sql: string, params: BindParams) {
+    return this.#statement(sql).all(params);
+  }
+
+  exec(sql: string): void {
+    this.#db.exec(sql);
+  }
+
+  inTransaction(): boolean {
+    return this.#db.inTransaction();
+  }
+
+  close(): void {
+    for (const stmt of this.#cache.values()) stmt.finalize();
+    this.#cache.clear();
+    this.#db.close();
+  }
+}
+
+/** Carries out reads in order, one answer each (a reader worker, or the inline reader). */
+export function answerReads(conn: Connection, reqs: ReadRequest[]): Answer[] {
+  return reqs.map((r) => {
+    try {
+      const value = r.kind === "get" ? conn.get(r.sql, r.params) : conn.all(r.sql, r.params);
+      return { id: r.id, value };
+    } catch (error) {
+      return { id: r.id, error: toErrorData(error, conn.driver) };
+    }
+  });
+}

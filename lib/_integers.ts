@@ -1,0 +1,33 @@
+// Integer narrowing for bindings that can only read integers exactly as bigint.
+
+/**
+ * With `safeIntegers`, returns `value`. Otherwise turns a `bigint` into a `number` when it is
+ * exact, and throws a `RangeError` when it is not: an integer is never rounded.
+ */
+export function narrowInteger(value: bigint): number {
+  if (value > 9007199254740991n || value < -9007199254740991n) {
+    throw new RangeError(
+      `Integer ${value} is beyond ±2^53 and cannot be a number without rounding; ` +
+        "open the database with safeIntegers: true to read it as a bigint",
+    );
+  }
+  return Number(value);
+}
+
+/** Narrows every `bigint` of a row in place (see {@linkcode narrowInteger}). */
+export function narrowRow(row: Record<string, unknown>): Record<string, unknown> {
+  for (const key in row) {
+    const value = row[key];
+    if (typeof value === "bigint") row[key] = narrowInteger(value);
+  }
+  return row;
+}
+
+/** `lastInsertRowid` as the contract wants it: a number when exact, else a bigint. */
+export function rowid(value: number | bigint, safeIntegers: boolean): number | bigint {
+  if (safeIntegers) return BigInt(value);
+  if (typeof value === "bigint" && value <= 9007199254740991n && value >= -9007199254740991n) {
+    return Number(value);
+  }
+  return value;
+}

@@ -1,0 +1,468 @@
+/**
+ * `open()` and the {@linkcode Database} it returns.
+ *
+ * @module
+ */
+
+import type { BindValue, DriverName } from "./driver.ts";
+import type { ConnectionConfig } from "./protocol.ts";
+import { type WriteBody, Writer } from "./writer.ts";
+import { Readers } from "./readers.ts";
+import { bindParams } from "./_params.ts";
+import { isRead } from "./_classify.ts";
+import { ClosedError } from "./errors.ts";
+
+/** A value that can be bound: booleans bind as 1/0, any `Uint8Array` view as its exact bytes. */
+export type Value = BindValue | boolean;
+
+/** Statement parameters: positional, or named with bare keys (`{ id: 1 }` binds `:id`, `$id`, `@id`). */
+export type Params = readonly Value[] | Readonly<Record<string, Value>>;
+
+/** A result row: column names to values (`Uint8Array` for BLOBs). */
+export type Row = Record<string, unknown>;
+
+/** What a write reports. */
+export interface RunResult {
+  /** Rows inserted, updated or deleted by the statement. */
+  changes: number;
+  /** Rowid of the last inserted row (a `bigint` with `safeIntegers`, or beyond ±2^53). */
+  lastInsertRowid: number | bigint;
+}
+
+/** Options of one call. */
+export interface CallOptions {
+  /** Aborting before the writer starts the request means it is never applied; it rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@linkcode open}. */
+export interface OpenOptions {
+  /** The binding. @default {"bun:sqlite" on Bun, "node:sqlite" on Deno and Node} */
+  driver?: DriverName;
+  /** Reader connections, each in its own worker; `0` = one read connection on the calling thread. @default {2} */
+  readers?: number;
+  /** `PRAGMA synchronous` of the writer: `"full"` also survives power loss. @default {"normal"} */
+  durability?: "normal" | "full";
+  /** Milliseconds any connection waits for a lock held by another process. @default {5000} */
+  busyTimeout?: number;
+  /** The most write requests one commit may carry. @default {1000} */
+  maxBatch?: number;
+  /** Write requests in flight beyond which new calls wait for room. @default {10000} */
+  maxQueue?: number;
+  /** INTEGER values come back as `bigint`. @default {false} */
+  safeIntegers?: boolean;
+  /** Milliseconds after which an interactive transaction still open is rolled back and fails. @default {30000} */
+  transactionTimeout?: number;
+  /** Extra pragmas run on every connection at open, e.g. `{ foreign_keys: true }`. */
+  pragmas?: Record<string, string | number | boolean>;
+}
+
+/** Counters of a database, as a plain object. */
+export interface Stats {
+  /** Write requests waiting on the calling thread (for room, or for a transaction). */
+  queued: number;
+  /** Write requests sent to the writer and not yet answered. */
+  inFlight: number;
+  /** Transactions the writer committed for grouped writes. */
+  commits: number;
+  /** Write requests those commits carried. */
+  committedRequests: number;
+  /** `committedRequests / commits`. */
+  requestsPerCommit: number;
+  /** The most requests one commit carried. */
+  largestCommit: number;
+  /** Write requests that failed. */
+  failures: number;
+  /** Interactive transactions begun. */
+  transactions: number;
+  /** Reads answered by the readers. */
+  reads: number;
+  /** Reads waiting for an answer. */
+  readsInFlight: number;
+  /** Reader workers (0 with one inline reader). */
+  readers: number;
+  /** Workers started again after they stopped. */
+  workerRestarts: number;
+}
+
+/** The statements available inside {@linkcode Database.transaction}: they run in its transaction. */
+export interface Transaction {
+  /** Runs a statement in the transaction. */
+  run(sql: string, params?: Params): Promise<RunResult>;
+  /** The first row, seeing the transaction's own writes. */
+  get<T = Row>(sql: string, params?: Params): Promise<T | undefined>;
+  /** Every row, seeing the transaction's own writes. */
+  all<T = Row>(sql: string, params?: Params): Promise<T[]>;
+  /** One or more statements, atomically. */
+  exec(sql: string): Promise<void>;
+}
+
+/** Options of {@linkcode Database.transaction}. */
+export interface TransactionOptions extends CallOptions {
+  /** Overrides `transactionTimeout` for this transaction (ms). */
+  timeout?: number;
+}
+
+const isBun = "Bun" in globalThis;
+
+/**
+ * A SQLite database with one writer worker and a set of readers. Create one with
+ * {@linkcode open}.
+ *
+ * @example
+ * ```ts ignore
+ * import { open } from "@walpool/walpool";
+ *
+ * await using db = await open("app.db", { readers: 2 });
+ * await db.exec("CREATE TABLE IF NOT EXISTS notes(id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
+ * const { lastInsertRowid } = await db.run("INSERT INTO notes(body) VALUES (?)", ["hello"]);
+ * const note = await db.get<{ id: number; body: string }>("SELECT * FROM notes WHERE id = ?", [lastInsertRowid]);
+ * ```
+ */
+export class Database implements AsyncDisposable {
+  #writer: Writer;
+  #readers: Readers;
+  #timeout: number;
+  #closing: Promise<void> | undefined;
+
+  /** Use {@linkcode open}. @internal */
+  constructor(writer: Writer, readers: Readers, transactionTimeout: number) {
+    this.#writer = writer;
+    this.#readers = readers;
+    this.#timeout = transactionTimeout;
+  }
+
+  #write(body: WriteBody, opts?: CallOptions): Promise<unknown> {
+    if (this.#closing) return Promise.reject(new ClosedError());
+    return this.#writer.request(body, opts?.signal);
+  }
+
+  /**
+   * Runs one statement through the writer.
+   *
+   * @param sql One SQL statement.
+   * @param params Positional or named parameters.
+   * @param opts `signal` to abort it before the writer starts it.
+   * @returns Changes and last rowid, once the commit that holds the write succeeded.
+   * @throws {SqliteError} SQLite refused the statement.
+   * @throws {TypeError} A parameter cannot be bound.
+   * @throws {ClosedError} The database is closed.
+   * @example
+   * ```ts ignore
+   * const { changes } = await db.run("UPDATE notes SET body = ? WHERE id = ?", ["hi", 1]);
+   * ```
+   */
+  run(sql: string, params?: Params, opts?: CallOptions): Promise<RunResult> {
+    return this.#call(() =>
+      this.#write({ kind: "run", sql, params: bindParams(params) }, opts)
+    ) as Promise<
+      RunResult
+    >;
+  }
+
+  /**
+   * The first row of a query, read by a reader (a statement that writes, such as
+   * `INSERT … RETURNING`, goes to the writer instead).
+   *
+   * @param sql One SQL statement.
+   * @param params Positional or named parameters.
+   * @param opts `signal` to stop waiting for it.
+   * @returns The row, or `undefined`.
+   * @throws {SqliteError} SQLite refused the statement.
+   * @example
+   * ```ts ignore
+   * const note = await db.get<{ body: string }>("SELECT body FROM notes WHERE id = :id", { id: 1 });
+   * ```
+   */
+  get<T = Row>(sql: string, params?: Params, opts?: CallOptions): Promise<T | undefined> {
+    return this.#query("get", sql, params, opts) as Promise<T | undefined>;
+  }
+
+  /**
+   * Every row of a query (routed as {@linkcode Database.get}).
+   *
+   * @param sql One SQL statement.
+   * @param params Positional or named parameters.
+   * @param opts `signal` to stop waiting for it.
+   * @returns The rows.
+   * @throws {SqliteError} SQLite refused the statement.
+   * @example
+   * ```ts ignore
+   * const notes = await db.all<{ id: number }>("SELECT id FROM notes ORDER BY id");
+   * ```
+   */
+  all<T = Row>(sql: string, params?: Params, opts?: CallOptions): Promise<T[]> {
+    return this.#query("all", sql, params, opts) as Promise<T[]>;
+  }
+
+  #query(kind: "get" | "all", sql: string, params?: Params, opts?: CallOptions): Promise<unknown> {
+    return this.#call(() => {
+      const bound = bindParams(params);
+      if (!isRead(sql)) return this.#write({ kind, sql, params: bound }, opts);
+      if (this.#closing) throw new ClosedError();
+      const signal = opts?.signal;
+      if (!signal) return this.#readers.read(kind, sql, bound);
+      signal.throwIfAborted();
+      return new Promise((resolve, reject) => {
+        const onAbort = () => reject(signal.reason);
+        signal.addEventListener("abort", onAbort, { once: true });
+        this.#readers.read(kind, sql, bound).then(resolve, reject).finally(() =>
+          signal.removeEventListener("abort", onAbort)
+        );
+      });
+    });
+  }
+
+  /**
+   * Runs one or more statements through the writer, atomically.
+   *
+   * @param sql Statements separated by `;` (no parameters).
+   * @returns Once committed.
+   * @throws {SqliteError} A statement failed; none of them applied.
+   * @example
+   * ```ts ignore
+   * await db.exec("CREATE TABLE a(x); CREATE TABLE b(y)");
+   * ```
+   */
+  exec(sql: string): Promise<void> {
+    return this.#call(() => this.#write({ kind: "exec", sql })) as Promise<void>;
+  }
+
+  /**
+   * Runs statements as one all-or-nothing request of the writer.
+   *
+   * @param statements `{ sql, params? }` each.
+   * @returns One result per statement, once committed.
+   * @throws {SqliteError} A statement failed; none of them applied.
+   * @example
+   * ```ts ignore
+   * await db.batch([
+   *   { sql: "INSERT INTO notes(body) VALUES (?)", params: ["a"] },
+   *   { sql: "INSERT INTO notes(body) VALUES (?)", params: ["b"] },
+   * ]);
+   * ```
+   */
+  batch(statements: readonly { sql: string; params?: Params }[]): Promise<RunResult[]> {
+    return this.#call(() => {
+      if (!Array.isArray(statements)) {
+        throw new TypeError("batch() takes an array of { sql, params }");
+      }
+      const stmts = statements.map((s) => ({ sql: String(s.sql), params: bindParams(s.params) }));
+      return this.#write({ kind: "batch", stmts });
+    }) as Promise<RunResult[]>;
+  }
+
+  /**
+   * Runs `fn` in an interactive transaction on the writer: it commits when `fn` resolves and
+   * rolls back when it throws. Other writes wait until it ends; reads go on (seeing the state
+   * before it). Inside `fn`, use `tx`, never `db`, for writes: a write through `db` would wait for
+   * the transaction itself, so it is rejected at once.
+   *
+   * @param fn Gets `tx.run/get/all/exec`.
+   * @param opts `timeout` (default `transactionTimeout`), `signal` to abort before it begins.
+   * @returns What `fn` returned, once committed.
+   * @throws {SqliteError} A statement or the commit failed.
+   * @throws {DOMException} `TimeoutError`: still open after the timeout; rolled back.
+   * @example
+   * ```ts ignore
+   * const id = await db.transaction(async (tx) => {
+   *   const { lastInsertRowid } = await tx.run("INSERT INTO notes(body) VALUES (?)", ["x"]);
+   *   await tx.run("INSERT INTO tags(note, tag) VALUES (?, ?)", [lastInsertRowid, "new"]);
+   *   return lastInsertRowid;
+   * });
+   * ```
+   */
+  transaction<T>(fn: (tx: Transaction) => T | Promise<T>, opts?: TransactionOptions): Promise<T> {
+    if (this.#closing) return Promise.reject(new ClosedError());
+    if (typeof fn !== "function") {
+      return Promise.reject(new TypeError("transaction() takes a function"));
+    }
+    return this.#writer.transaction(
+      (raw) => {
+        const tx: Transaction = {
+          run: (sql, params) =>
+            this.#call(() => raw.run(sql, bindParams(params))) as Promise<RunResult>,
+          get: (sql, params) =>
+            this.#call(() => raw.get(sql, bindParams(params))) as Promise<never>,
+          all: (sql, params) =>
+            this.#call(() => raw.all(sql, bindParams(params))) as Promise<never>,
+          exec: (sql) => raw.exec(sql) as Promise<void>,
+        };
+        return fn(tx);
+      },
+      opts?.timeout ?? this.#timeout,
+      opts?.signal,
+    );
+  }
+
+  /** Turns a synchronous throw (a bad parameter) into a rejection of this call alone. */
+  #call(fn: () => Promise<unknown>): Promise<unknown> {
+    try {
+      return fn();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Counters of the writer and readers.
+   *
+   * @returns A plain object.
+   * @example
+   * ```ts ignore
+   * const { commits, requestsPerCommit } = db.stats();
+   * ```
+   */
+  stats(): Stats {
+    const c = this.#writer.counters;
+    return {
+      queued: this.#writer.queued,
+      inFlight: this.#writer.inFlight,
+      commits: c.commits,
+      committedRequests: c.committed,
+      requestsPerCommit: c.commits ? c.committed / c.commits : 0,
+      largestCommit: c.largestCommit,
+      failures: c.failures,
+      transactions: c.transactions,
+      reads: this.#readers.reads,
+      readsInFlight: this.#readers.outstanding,
+      readers: this.#readers.workers.length,
+      workerRestarts: c.restarts + this.#readers.restarts,
+    };
+  }
+
+  /**
+   * Stops intake, commits every write already accepted, checkpoints the WAL, then closes the
+   * readers and the writer. Idempotent; later calls reject with {@linkcode ClosedError}.
+   *
+   * @returns Once everything is closed.
+   * @example
+   * ```ts ignore
+   * await db.close();
+   * ```
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#writer.drained();
+      await this.#readers.close();
+      await this.#writer.close();
+    })();
+    return this.#closing;
+  }
+
+  /** Same as {@linkcode Database.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Internals for tests: the writer and the readers. @internal */
+  get _internals(): { writer: Writer; readers: Readers } {
+    return { writer: this.#writer, readers: this.#readers };
+  }
+}
+
+/**
+ * Opens (creating if needed) a database file in WAL mode, starts the writer worker and the
+ * readers, and resolves once all are ready.
+ *
+ * @param path A file path or `file:` URL.
+ * @param options See {@linkcode OpenOptions}.
+ * @returns The database.
+ * @throws {SqliteError} The file cannot be opened or written.
+ * @throws {TypeError} An option has the wrong type.
+ * @throws {RangeError} A number option is out of range.
+ * @example
+ * ```ts ignore
+ * import { open } from "@walpool/walpool";
+ *
+ * await using db = await open("app.db", { readers: 2, durability: "full" });
+ * ```
+ */
+export async function open(path: string | URL, options: OpenOptions = {}): Promise<Database> {
+  const o = checkOptions(options);
+  const base: ConnectionConfig = {
+    driver: o.driver,
+    path: filePath(path),
+    readonly: false,
+    safeIntegers: o.safeIntegers,
+    busyTimeout: o.busyTimeout,
+    durability: o.durability,
+    pragmas: o.pragmas,
+  };
+  const writer = await Writer.start(base, o.maxBatch, o.maxQueue);
+  try {
+    const readers = await Readers.start({ ...base, readonly: true }, o.readers);
+    return new Database(writer, readers, o.transactionTimeout);
+  } catch (error) {
+    await writer.close();
+    throw error;
+  }
+}
+
+function filePath(path: string | URL): string {
+  let p: string;
+  if (path instanceof URL) {
+    if (path.protocol !== "file:") {
+      throw new TypeError(`Only file: URLs can be opened, not ${path.protocol}`);
+    }
+    p = decodeURIComponent(path.pathname);
+  } else if (typeof path === "string") {
+    p = path;
+  } else {
+    throw new TypeError("The path must be a string or a file: URL");
+  }
+  if (p === "" || p === ":memory:" || p.startsWith("file:")) {
+    throw new TypeError(
+      `Cannot open "${p}": walpool needs a database file that its workers can share (not ":memory:", "" or a file: URI string)`,
+    );
+  }
+  if (p.startsWith("/")) return p;
+  const cwd = (globalThis as { process?: { cwd(): string } }).process?.cwd() ?? ".";
+  return `${cwd}/${p}`;
+}
+
+function checkOptions(
+  options: OpenOptions,
+): Required<Omit<OpenOptions, "pragmas">> & { pragmas: string[] } {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("Options must be an object");
+  }
+  const int = (name: keyof OpenOptions, value: unknown, fallback: number, min: number): number => {
+    if (value === undefined) return fallback;
+    if (typeof value !== "number" || !Number.isInteger(value)) {
+      throw new TypeError(`Option ${name} must be an integer, got ${String(value)}`);
+    }
+    if (value < min) throw new RangeError(`Option ${name} must be at least ${min}, got ${value}`);
+    return value;
+  };
+  const driver = options.driver ?? (isBun ? "bun:sqlite" : "node:sqlite");
+  if (!["bun:sqlite", "node:sqlite", "@db/sqlite"].includes(driver)) {
+    throw new TypeError(
+      `Unknown driver "${driver}": use "bun:sqlite", "node:sqlite" or "@db/sqlite"`,
+    );
+  }
+  const durability = options.durability ?? "normal";
+  if (durability !== "normal" && durability !== "full") {
+    throw new TypeError(`Option durability must be "normal" or "full", got ${String(durability)}`);
+  }
+  const pragmas = Object.entries(options.pragmas ?? {}).map(([name, value]) => {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw new TypeError(`Invalid pragma name "${name}"`);
+    }
+    if (typeof value === "boolean") return `${name} = ${value ? "ON" : "OFF"}`;
+    if (typeof value === "number" && Number.isFinite(value)) return `${name} = ${value}`;
+    if (typeof value === "string") return `${name} = '${value.replaceAll("'", "''")}'`;
+    throw new TypeError(`Pragma ${name} must be a string, finite number or boolean`);
+  });
+  return {
+    driver,
+    readers: int("readers", options.readers, 2, 0),
+    durability,
+    busyTimeout: int("busyTimeout", options.busyTimeout, 5000, 0),
+    maxBatch: int("maxBatch", options.maxBatch, 1000, 1),
+    maxQueue: int("maxQueue", options.maxQueue, 10000, 1),
+    safeIntegers: options.safeIntegers ?? false,
+    transactionTimeout: int("transactionTimeout", options.transactionTimeout, 30000, 1),
+    pragmas,
+  };
+}

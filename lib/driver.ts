@@ -1,0 +1,79 @@
+/**
+ * The driver interface: the small structural contract every SQLite binding adapter implements.
+ * The core in `lib/` talks only to these types; each file in `lib/drivers/` supplies a value of
+ * {@linkcode Driver} for one binding. Types only.
+ *
+ * @module
+ */
+
+/** The bindings walpool can drive. */
+export type DriverName = "bun:sqlite" | "node:sqlite" | "@db/sqlite";
+
+/** A value as it reaches a driver, after walpool has checked and normalised it. */
+export type BindValue = null | number | bigint | string | Uint8Array;
+
+/** Parameters as they reach a driver: positional, or named with bare keys (`{ id: 1 }`). */
+export type BindParams = readonly BindValue[] | Readonly<Record<string, BindValue>>;
+
+/** What a driver returns for a statement that was run. */
+export interface DriverRunResult {
+  /** Rows changed by the statement. */
+  changes: number;
+  /** Rowid of the last inserted row: a `bigint` when `safeIntegers` or beyond ±2^53. */
+  lastInsertRowid: number | bigint;
+}
+
+/** A prepared statement of one connection. */
+export interface DriverStatement {
+  /** Runs the statement to completion. */
+  run(params: BindParams): DriverRunResult;
+  /** The first row as a plain object, or `undefined`. */
+  get(params: BindParams): Record<string, unknown> | undefined;
+  /** Every row as plain objects. */
+  all(params: BindParams): Record<string, unknown>[];
+  /** Frees the statement. */
+  finalize(): void;
+}
+
+/** One open SQLite connection. */
+export interface DriverConnection {
+  /** Prepares one statement (walpool caches the result). */
+  prepare(sql: string): DriverStatement;
+  /** Runs one or more statements without parameters. */
+  exec(sql: string): void;
+  /** Whether a transaction is open (false after SQLite rolled one back by itself). */
+  inTransaction(): boolean;
+  /** Closes the connection. */
+  close(): void;
+}
+
+/** How a driver opens a connection. */
+export interface DriverOpenOptions {
+  /** Open read-only. */
+  readonly: boolean;
+  /**
+   * `true`: every INTEGER comes back as `bigint`. `false`: as `number`, and a value beyond
+   * ±2^53 throws a `RangeError` (never rounded).
+   */
+  safeIntegers: boolean;
+}
+
+/** SQLite's own description of an error raised by a binding. */
+export interface SqliteErrorInfo {
+  /** Extended result code name, such as `"SQLITE_CONSTRAINT_UNIQUE"`. */
+  code: string;
+  /** Extended result code number, such as `2067`. */
+  errcode: number;
+  /** SQLite's message. */
+  message: string;
+}
+
+/** A binding adapter. */
+export interface Driver {
+  /** Which binding this adapts. */
+  readonly name: DriverName;
+  /** Opens (creating unless read-only) a database file. */
+  open(path: string, options: DriverOpenOptions): DriverConnection;
+  /** SQLite's code and message of an error the binding raised, or `undefined` if it is not one. */
+  errorInfo(error: unknown): SqliteErrorInfo | undefined;
+}

@@ -1,0 +1,145 @@
+/**
+ * Driver for `jsr:@db/sqlite` (Deno, through FFI). Loaded only when chosen.
+ *
+ * The binding's quirks this adapter covers: integers are read as 64-bit (`int64: true`, never the
+ * 32-bit default); `lastInsertRowId` is read with `last_insert_rowid()` since the binding cuts it
+ * to 32 bits; bare named keys are matched to `:name`, `$name` and `@name`; rows are built from
+ * `values()` and the column names; JSON text is not parsed. SQL errors carry no code in this
+ * binding, so the code is inferred from SQLite's message (`SQLITE_ERROR` when it cannot be).
+ *
+ * @module
+ */
+
+import type {
+  BindParams,
+  BindValue,
+  Driver,
+  DriverConnection,
+  DriverStatement,
+} from "../driver.ts";
+import { narrowRow, rowid } from "../_integers.ts";
+import { codeName } from "../_sqlite_codes.ts";
+
+type Row = Record<string, unknown>;
+
+interface DbStatement {
+  run(...params: unknown[]): number;
+  values(...params: unknown[]): unknown[][];
+  columnNames(): string[];
+  readonly bindParameterCount: number;
+  bindParameterName(i: number): string;
+  finalize(): void;
+}
+interface DbDatabase {
+  prepare(sql: string): DbStatement;
+  exec(sql: string): number;
+  close(): void;
+  readonly inTransaction: boolean;
+}
+interface DbSqlite {
+  Database: new (path: string, options: Record<string, boolean>) => DbDatabase;
+}
+
+/** The JSR specifier, computed so that it is resolved at run time only when this driver is used. */
+const SPECIFIER = "jsr:@db/sqlite@0.13";
+const { Database } = await import(SPECIFIER) as DbSqlite;
+
+function statement(
+  stmt: DbStatement,
+  rowidOf: () => number | bigint,
+  safe: boolean,
+): DriverStatement {
+  // Named parameters of this statement, in order ("" for positional ones).
+  const names: string[] = [];
+  for (let i = 1; i <= stmt.bindParameterCount; i++) {
+    names.push(stmt.bindParameterName(i)?.slice(1) ?? "");
+  }
+  const args = (p: BindParams): BindValue[] => {
+    if (Array.isArray(p)) return p;
+    const named = p as Record<string, BindValue>;
+    return names.map((n) => {
+      if (!(n in named)) throw new RangeError(`Missing named parameter "${n}"`);
+      return named[n];
+    });
+  };
+  let columns: string[] | undefined;
+  const rows = (p: BindParams): Row[] => {
+    const values = stmt.values(args(p));
+    columns ??= stmt.columnNames();
+    return values.map((v) => {
+      const row: Row = {};
+      for (let i = 0; i < columns!.length; i++) row[columns![i]] = v[i];
+      return safe ? row : narrowRow(row);
+    });
+  };
+  return {
+    run(p) {
+      const changes = stmt.run(args(p));
+      return { changes, lastInsertRowid: rowidOf() };
+    },
+    get: (p) => rows(p)[0],
+    all: rows,
+    finalize: () => stmt.finalize(),
+  };
+}
+
+/** The `jsr:@db/sqlite` driver. */
+export const driver: Driver = {
+  name: "@db/sqlite",
+  open(path, { readonly, safeIntegers }): DriverConnection {
+    const db = new Database(path, {
+      readonly,
+      create: !readonly,
+      int64: true,
+      parseJson: false,
+      enableLoadExtension: false,
+    });
+    const last = db.prepare("SELECT last_insert_rowid()");
+    const rowidOf = () => rowid(last.values()[0][0] as number | bigint, safeIntegers);
+    return {
+      prepare: (sql) => statement(db.prepare(sql), rowidOf, safeIntegers),
+      exec: (sql) => void db.exec(sql),
+      inTransaction: () => db.inTransaction,
+      close: () => db.close(),
+    };
+  },
+  errorInfo(error) {
+    if (!(error instanceof Error)) return undefined;
+    if (error.name === "SqliteError") {
+      const code = (error as Error & { code?: number }).code ?? 1;
+      return { code: codeName(code), errcode: code, message: error.message.replace(/^\d+: /, "") };
+    }
+    if (error.constructor !== Error) return undefined;
+    const errcode = inferCode(error.message);
+    return errcode === undefined
+      ? undefined
+      : { code: codeName(errcode), errcode, message: error.message };
+  },
+};
+
+// SQLite's messages for the codes callers act on; anything else from the binding is SQLITE_ERROR.
+const MESSAGES: [RegExp, number][] = [
+  [/^UNIQUE constraint failed/, 2067],
+  [/^NOT NULL constraint failed/, 1299],
+  [/^CHECK constraint failed/, 275],
+  [/^FOREIGN KEY constraint failed/, 787],
+  [/^database is locked/, 5],
+  [/^database table is locked/, 6],
+  [/^attempt to write a readonly database/, 8],
+  [/^interrupted/, 9],
+  [/^disk I\/O error/, 10],
+  [/^database disk image is malformed/, 11],
+  [/^database or disk is full/, 13],
+  [/^unable to open database file/, 14],
+  [/^out of memory/, 7],
+  [/^string or blob too big/, 18],
+  [/^datatype mismatch/, 20],
+  [/^cannot (start|commit|rollback)|^no such |near ".*": syntax error|^incomplete input/, 1],
+];
+
+function inferCode(message: string): number | undefined {
+  if (message === "Value of unsupported type" || message.startsWith("No such parameter")) {
+    return undefined;
+  }
+  return MESSAGES.find(([re]) => re.test(message))?.[1] ?? 1;
+}

@@ -1,0 +1,130 @@
+/**
+ * The errors walpool raises, and how they cross a worker boundary as plain data.
+ *
+ * @module
+ */
+
+import type { Driver } from "./driver.ts";
+import type { ErrorData } from "./protocol.ts";
+
+/**
+ * An error reported by SQLite, with its extended result code.
+ *
+ * @example Catching a constraint violation
+ * ```ts ignore
+ * import { open, SqliteError } from "@walpool/walpool";
+ *
+ * await using db = await open("app.db");
+ * await db.exec("CREATE TABLE IF NOT EXISTS users(email TEXT UNIQUE)");
+ * try {
+ *   await db.run("INSERT INTO users(email) VALUES (?)", ["a@example.com"]);
+ *   await db.run("INSERT INTO users(email) VALUES (?)", ["a@example.com"]);
+ * } catch (error) {
+ *   if (error instanceof SqliteError && error.code === "SQLITE_CONSTRAINT_UNIQUE") {
+ *     console.log("already registered");
+ *   }
+ * }
+ * ```
+ */
+export class SqliteError extends Error {
+  /** Extended result code name, such as `"SQLITE_CONSTRAINT_UNIQUE"` or `"SQLITE_BUSY"`. */
+  readonly code: string;
+  /** Extended result code number, such as `2067`. */
+  readonly errcode: number;
+
+  /**
+   * @param message SQLite's message.
+   * @param code Extended result code name.
+   * @param errcode Extended result code number.
+   */
+  constructor(message: string, code: string, errcode: number) {
+    super(message);
+    this.name = "SqliteError";
+    this.code = code;
+    this.errcode = errcode;
+  }
+}
+
+/**
+ * A call made after `close()` began.
+ *
+ * @example
+ * ```ts ignore
+ * import { ClosedError, open } from "@walpool/walpool";
+ *
+ * const db = await open("app.db");
+ * await db.close();
+ * await db.get("SELECT 1").catch((e) => console.log(e instanceof ClosedError)); // true
+ * ```
+ */
+export class ClosedError extends Error {
+  /** @param message What was refused. */
+  constructor(message = "Database is closed") {
+    super(message);
+    this.name = "ClosedError";
+  }
+}
+
+/**
+ * A worker stopped (crashed or was terminated) while it held this request.
+ *
+ * @example
+ * ```ts ignore
+ * import { open, WorkerError } from "@walpool/walpool";
+ *
+ * await using db = await open("app.db");
+ * try {
+ *   await db.run("INSERT INTO notes(body) VALUES ('x')");
+ * } catch (error) {
+ *   if (error instanceof WorkerError && !error.mayHaveApplied) {
+ *     // safe to retry
+ *   }
+ * }
+ * ```
+ */
+export class WorkerError extends Error {
+  /** `true` when the request had reached the writer, so it may or may not have been committed. */
+  readonly mayHaveApplied: boolean;
+
+  /**
+   * @param message What happened.
+   * @param mayHaveApplied Whether the request may have been committed.
+   */
+  constructor(message: string, mayHaveApplied = false) {
+    super(message);
+    this.name = "WorkerError";
+    this.mayHaveApplied = mayHaveApplied;
+  }
+}
+
+/** Turns anything thrown inside a worker into plain data that survives `postMessage`. */
+export function toErrorData(error: unknown, driver?: Driver): ErrorData {
+  if (error instanceof SqliteError) {
+    return {
+      name: "SqliteError",
+      message: error.message,
+      code: error.code,
+      errcode: error.errcode,
+    };
+  }
+  const info = driver?.errorInfo(error);
+  if (info) return { name: "SqliteError", ...info };
+  if (error instanceof RangeError) return { name: "RangeError", message: error.message };
+  if (error instanceof TypeError) return { name: "TypeError", message: error.message };
+  if (error instanceof Error) return { name: "Error", message: error.message };
+  return { name: "Error", message: String(error) };
+}
+
+/** Rebuilds an error from its data on the calling side. */
+export function fromErrorData(data: ErrorData): Error {
+  switch (data.name) {
+    case "SqliteError":
+      return new SqliteError(data.message, data.code ?? "SQLITE_ERROR", data.errcode ?? 1);
+    case "RangeError":
+      return new RangeError(data.message);
+    case "TypeError":
+      return new TypeError(data.message);
+    default:
+      return new Error(data.message);
+  }
+}

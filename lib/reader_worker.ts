@@ -1,0 +1,29 @@
+// A reader: one read-only (query_only) connection in its own worker. Each message carries the
+// reads of one tick; they run in order and are answered in one message.
+
+import type { ToReader } from "./protocol.ts";
+import { answerReads, Connection } from "./_connection.ts";
+import { parentPort } from "./_worker_host.ts";
+import { toErrorData } from "./errors.ts";
+
+const port = await parentPort();
+let conn: Connection | undefined;
+
+port.onMessage((message) => {
+  const msg = message as ToReader;
+  switch (msg.t) {
+    case "init":
+      Connection.open(msg.config).then((c) => {
+        conn = c;
+        port.post({ t: "ready" });
+      }, (error) => port.post({ t: "failed", error: toErrorData(error) }));
+      break;
+    case "read":
+      port.post({ t: "answers", answers: answerReads(conn!, msg.reqs) });
+      break;
+    case "close":
+      conn?.close();
+      port.post({ t: "closed" });
+      break;
+  }
+});

@@ -1,0 +1,287 @@
+// The main thread's side of the single writer: request ids, FIFO order, backpressure at
+// maxQueue, aborts, interactive transactions that hold other writes, and a writer that is
+// started again if it dies.
+
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { Answer, ConnectionConfig, Statement, WriteRequest } from "./protocol.ts";
+import type { BindParams } from "./driver.ts";
+import { WorkerClient } from "./_worker_client.ts";
+import { Fifo } from "./_fifo.ts";
+import { ClosedError, WorkerError } from "./errors.ts";
+
+/** What a caller can ask of the writer (the id is added here). */
+export type WriteBody =
+  | { kind: "run" | "get" | "all"; sql: string; params: BindParams }
+  | { kind: "exec"; sql: string }
+  | { kind: "batch"; stmts: Statement[] };
+
+/** The statements a transaction callback can run. */
+export interface TxStatements {
+  run(sql: string, params: BindParams): Promise<unknown>;
+  get(sql: string, params: BindParams): Promise<unknown>;
+  all(sql: string, params: BindParams): Promise<unknown>;
+  exec(sql: string): Promise<unknown>;
+}
+
+interface Entry {
+  req: WriteRequest;
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  signal?: AbortSignal;
+}
+
+/** Counters kept by the writer. */
+export interface WriterCounters {
+  commits: number;
+  committed: number;
+  largestCommit: number;
+  failures: number;
+  transactions: number;
+  restarts: number;
+}
+
+// Which writer's transaction callback the current async context runs in (deadlock detection).
+const inTransaction = new AsyncLocalStorage<{ writer: Writer; open: boolean }>();
+
+export class Writer {
+  #client!: WorkerClient<WriteRequest>;
+  #config: ConnectionConfig;
+  #maxBatch: number;
+  #maxQueue: number;
+  #queue = new Fifo<Entry>();
+  #sent = 0; // grouped requests sent to the worker and not answered
+  #txOpen = false;
+  #nextId = 1;
+  #starting: Promise<void> | undefined;
+  #closing = false;
+  #broken: Error | undefined;
+  #idle: (() => void)[] = [];
+  readonly counters: WriterCounters = {
+    commits: 0,
+    committed: 0,
+    largestCommit: 0,
+    failures: 0,
+    transactions: 0,
+    restarts: 0,
+  };
+
+  private constructor(config: ConnectionConfig, maxBatch: number, maxQueue: number) {
+    this.#config = config;
+    this.#maxBatch = maxBatch;
+    this.#maxQueue = maxQueue;
+  }
+
+  /** Starts the writer worker; rejects with the reason when the database cannot be opened. */
+  static async start(config: ConnectionConfig, maxBatch: number, maxQueue: number) {
+    const writer = new Writer(config, maxBatch, maxQueue);
+    await writer.#spawn();
+    return writer;
+  }
+
+  async #spawn(): Promise<void> {
+    this.#client = await WorkerClient.start<WriteRequest>(
+      "writer",
+      { t: "init", config: this.#config, maxBatch: this.#maxBatch },
+      (answers, commits) => this.#answered(answers, commits),
+      () => this.#died(),
+    );
+  }
+
+  /** Requests waiting to be sent (for room, or for a transaction to end). */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /** Requests sent to the worker and not yet answered. */
+  get inFlight(): number {
+    return this.#sent;
+  }
+
+  /** The worker, for tests that need to stop it as a crash would. */
+  get client(): WorkerClient<WriteRequest> {
+    return this.#client;
+  }
+
+  /** Queues a write in call order; resolves with its result after the commit that holds it. */
+  request(body: WriteBody | { kind: "begin" }, signal?: AbortSignal): Promise<unknown> {
+    const scope = inTransaction.getStore();
+    if (scope?.writer === this && scope.open) {
+      return Promise.reject(
+        new Error(
+          "A write through the database was made inside its own transaction() callback; it " +
+            "would wait for that transaction forever. Use the transaction's tx.run/get/all/exec",
+        ),
+      );
+    }
+    if (this.#broken) return Promise.reject(this.#broken);
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const entry: Entry = {
+        req: { ...body, id: this.#nextId++ } as WriteRequest,
+        resolve,
+        reject,
+      };
+      if (signal) {
+        const onAbort = () => this.#abort(entry);
+        signal.addEventListener("abort", onAbort, { once: true });
+        entry.signal = signal;
+        entry.resolve = (v) => (signal.removeEventListener("abort", onAbort), resolve(v));
+        entry.reject = (e) => (signal.removeEventListener("abort", onAbort), reject(e));
+      }
+      this.#queue.push(entry);
+      this.#pump();
+    });
+  }
+
+  #abort(entry: Entry): void {
+    if (this.#queue.remove(entry)) {
+      entry.reject(entry.signal!.reason);
+      this.#settle();
+    } else {
+      this.#client.cancel(entry.req.id);
+    }
+  }
+
+  /** Sends queued requests while there is room and no transaction holds the writer. */
+  #pump(): void {
+    while (
+      !this.#txOpen && this.#sent < this.#maxQueue && this.#queue.length && this.#client.alive
+    ) {
+      const entry = this.#queue.shift()!;
+      this.#sent++;
+      if (entry.req.kind === "begin") this.#txOpen = true;
+      const done = () => {
+        this.#sent--;
+        this.#pump();
+        this.#settle();
+      };
+      this.#client.send(entry.req, {
+        resolve: (v) => (done(), entry.resolve(v)),
+        reject: (e) => {
+          this.counters.failures++;
+          if (entry.req.kind === "begin") this.#txOpen = false;
+          done();
+          entry.reject(e);
+        },
+        cancelled: () => {
+          if (entry.req.kind === "begin") this.#txOpen = false;
+          done();
+          entry.reject(entry.signal!.reason);
+        },
+      });
+    }
+  }
+
+  /**
+   * Sends a statement of the open transaction at once (it is not queued behind others), to the
+   * worker that began it: if that worker died, the statement fails instead of running elsewhere.
+   */
+  #direct(client: WorkerClient<WriteRequest>, req: WriteRequest): Promise<unknown> {
+    return new Promise((resolve, reject) => client.send(req, { resolve, reject }));
+  }
+
+  #answered(answers: Answer[], commits: number): void {
+    if (commits === 0) return;
+    this.counters.commits += commits;
+    this.counters.committed += answers.length;
+    if (answers.length > this.counters.largestCommit) this.counters.largestCommit = answers.length;
+  }
+
+  /** Runs `fn` in an interactive transaction; see `Database.transaction`. */
+  async transaction<T>(
+    fn: (tx: TxStatements) => T | Promise<T>,
+    timeout: number,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    await this.request({ kind: "begin" }, signal);
+    this.counters.transactions++;
+    const client = this.#client;
+    const scope = { writer: this as Writer, open: true };
+    let ended: string | undefined;
+    const send = (body: WriteBody | { kind: "commit" | "rollback" }) => {
+      if (ended) return Promise.reject(new Error(`The transaction has ended (${ended})`));
+      return this.#direct(client, { ...body, id: this.#nextId++, tx: true } as WriteRequest);
+    };
+    const end = async (kind: "commit" | "rollback", why: string) => {
+      const answer = send({ kind });
+      ended = why;
+      scope.open = false;
+      try {
+        await answer;
+      } finally {
+        this.#txOpen = false;
+        this.#pump();
+        this.#settle();
+      }
+    };
+    const tx: TxStatements = {
+      run: (sql, params) => send({ kind: "run", sql, params }),
+      get: (sql, params) => send({ kind: "get", sql, params }),
+      all: (sql, params) => send({ kind: "all", sql, params }),
+      exec: (sql) => send({ kind: "exec", sql }),
+    };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new DOMException(
+          `Transaction rolled back: still open after ${timeout} ms (transactionTimeout)`,
+          "TimeoutError",
+        );
+        end("rollback", "it timed out").then(() => reject(error), () => reject(error));
+      }, timeout);
+    });
+    expired.catch(() => {});
+    try {
+      const value = await Promise.race([inTransaction.run(scope, () => fn(tx)), expired]);
+      await end("commit", "it was committed");
+      return value;
+    } catch (error) {
+      if (!ended) await end("rollback", "it was rolled back").catch(() => {});
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #settle(): void {
+    if (this.#queue.length || this.#sent || this.#txOpen) return;
+    for (const resolve of this.#idle.splice(0)) resolve();
+  }
+
+  /** Resolves once every accepted write has been answered. */
+  drained(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#idle.push(resolve);
+      this.#settle();
+    });
+  }
+
+  #died(): void {
+    // Requests the worker held were rejected by the client; an open transaction is gone.
+    this.#txOpen = false;
+    if (this.#closing) {
+      this.#failQueued(new ClosedError("Database closed after its writer worker stopped"));
+      return;
+    }
+    this.counters.restarts++;
+    this.#starting = this.#spawn().then(() => this.#pump(), (error) => {
+      this.#broken = new WorkerError(`The writer worker could not be restarted: ${error.message}`);
+      this.#failQueued(this.#broken);
+    }).finally(() => {
+      this.#starting = undefined;
+    });
+  }
+
+  #failQueued(error: Error): void {
+    for (const entry of this.#queue.drain()) entry.reject(error);
+    this.#settle();
+  }
+
+  /** Commits everything accepted, then closes the connection and ends the worker. */
+  async close(): Promise<void> {
+    await this.drained();
+    await this.#starting;
+    this.#closing = true;
+    await this.#client.close();
+  }
+}

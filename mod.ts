@@ -1,0 +1,34 @@
+/**
+ * walpool: SQLite for Deno, Bun and Node with the single writer pattern. Every write goes to one
+ * writer worker that commits what is waiting together (group commit); reads go to read-only
+ * connections in their own workers. No `SQLITE_BUSY` from your own connections, no event loop
+ * blocked by a commit.
+ *
+ * @example
+ * ```ts ignore
+ * import { open } from "@walpool/walpool";
+ *
+ * await using db = await open("app.db", { readers: 2 });
+ * await db.exec("CREATE TABLE IF NOT EXISTS notes(id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
+ * const { lastInsertRowid } = await db.run("INSERT INTO notes(body) VALUES (?)", ["hello"]);
+ * const note = await db.get<{ id: number; body: string }>("SELECT * FROM notes WHERE id = ?", [lastInsertRowid]);
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type CallOptions,
+  Database,
+  open,
+  type OpenOptions,
+  type Params,
+  type Row,
+  type RunResult,
+  type Stats,
+  type Transaction,
+  type TransactionOptions,
+  type Value,
+} from "./lib/database.ts";
+export { ClosedError, SqliteError, WorkerError } from "./lib/errors.ts";
+export type { DriverName } from "./lib/driver.ts";
