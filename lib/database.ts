@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { BindValue, DriverName } from "./driver.ts";
+import type { DriverName } from "./driver.ts";
 import type { ConnectionConfig } from "./protocol.ts";
 import { type WriteBody, Writer } from "./writer.ts";
 import { Readers } from "./readers.ts";
@@ -13,7 +13,7 @@ import { isRead } from "./_classify.ts";
 import { ClosedError } from "./errors.ts";
 
 /** A value that can be bound: booleans bind as 1/0, any `Uint8Array` view as its exact bytes. */
-export type Value = BindValue | boolean;
+export type Value = null | number | bigint | string | boolean | Uint8Array;
 
 /** Statement parameters: positional, or named with bare keys (`{ id: 1 }` binds `:id`, `$id`, `@id`). */
 export type Params = readonly Value[] | Readonly<Record<string, Value>>;
@@ -105,6 +105,9 @@ export interface TransactionOptions extends CallOptions {
 
 const isBun = "Bun" in globalThis;
 
+/** The writer and readers behind each database, for tests (not exported by `mod.ts`). */
+export const internals: WeakMap<Database, { writer: Writer; readers: Readers }> = new WeakMap();
+
 /**
  * A SQLite database with one writer worker and a set of readers. Create one with
  * {@linkcode open}.
@@ -130,6 +133,7 @@ export class Database implements AsyncDisposable {
     this.#writer = writer;
     this.#readers = readers;
     this.#timeout = transactionTimeout;
+    internals.set(this, { writer, readers });
   }
 
   #write(body: WriteBody, opts?: CallOptions): Promise<unknown> {
@@ -353,11 +357,6 @@ export class Database implements AsyncDisposable {
   /** Same as {@linkcode Database.close}. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
-  }
-
-  /** Internals for tests: the writer and the readers. @internal */
-  get _internals(): { writer: Writer; readers: Readers } {
-    return { writer: this.#writer, readers: this.#readers };
   }
 }
 

@@ -33,6 +33,8 @@ export class SqliteError extends Error {
   readonly errcode: number;
 
   /**
+   * Creates the error (walpool does; you catch it).
+   *
    * @param message SQLite's message.
    * @param code Extended result code name.
    * @param errcode Extended result code number.
@@ -58,7 +60,11 @@ export class SqliteError extends Error {
  * ```
  */
 export class ClosedError extends Error {
-  /** @param message What was refused. */
+  /**
+   * Creates the error (walpool does; you catch it).
+   *
+   * @param message What was refused.
+   */
   constructor(message = "Database is closed") {
     super(message);
     this.name = "ClosedError";
@@ -87,6 +93,8 @@ export class WorkerError extends Error {
   readonly mayHaveApplied: boolean;
 
   /**
+   * Creates the error (walpool does; you catch it).
+   *
    * @param message What happened.
    * @param mayHaveApplied Whether the request may have been committed.
    */

@@ -72,7 +72,11 @@ export class Writer {
   }
 
   /** Starts the writer worker; rejects with the reason when the database cannot be opened. */
-  static async start(config: ConnectionConfig, maxBatch: number, maxQueue: number) {
+  static async start(
+    config: ConnectionConfig,
+    maxBatch: number,
+    maxQueue: number,
+  ): Promise<Writer> {
     const writer = new Writer(config, maxBatch, maxQueue);
     await writer.#spawn();
     return writer;
