@@ -70,7 +70,7 @@ export class Connection {
       if (this.#cache.size >= CACHE_SIZE) {
         const [oldest, evicted] = this.#cache.entries().next().value!;
         this.#cache.delete(oldest);
-        evicted.finalize();
+        finalize(evicted);
       }
     }
     this.#cache.set(sql, stmt);
@@ -98,10 +98,17 @@ export class Connection {
   }
 
   close(): void {
-    for (const stmt of this.#cache.values()) stmt.finalize();
+    for (const stmt of this.#cache.values()) finalize(stmt);
     this.#cache.clear();
     this.#db.close();
   }
+}
+
+/** Frees a statement; some bindings re-raise the statement's last error here, which is old news. */
+function finalize(stmt: DriverStatement): void {
+  try {
+    stmt.finalize();
+  } catch { /* reported when it happened */ }
 }
 
 /** Carries out reads in order, one answer each (a reader worker, or the inline reader). */

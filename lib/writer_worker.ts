@@ -231,6 +231,10 @@ function finish(): void {
   try {
     conn.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   } catch { /* a reader of another process may hold the WAL; closing still succeeds */ }
-  conn.close();
-  port.post({ t: "closed" });
+  try {
+    conn.close();
+    port.post({ t: "closed" });
+  } catch (error) {
+    port.post({ t: "failed", error: toErrorData(error, conn.driver) });
+  }
 }

@@ -51,9 +51,7 @@ function statement(
 ): DriverStatement {
   // Named parameters of this statement, in order ("" for positional ones).
   const names: string[] = [];
-  for (let i = 1; i <= stmt.bindParameterCount; i++) {
-    names.push(stmt.bindParameterName(i)?.slice(1) ?? "");
-  }
+  for (let i = 1; i <= stmt.bindParameterCount; i++) names.push(parameterName(stmt, i));
   const args = (p: BindParams): BindValue[] => {
     if (Array.isArray(p)) return p;
     const named = p as Record<string, BindValue>;
@@ -81,6 +79,15 @@ function statement(
     all: rows,
     finalize: () => stmt.finalize(),
   };
+}
+
+/** The bare name of parameter `i` (`""` for `?`, whose name the binding cannot read). */
+function parameterName(stmt: DbStatement, i: number): string {
+  try {
+    return stmt.bindParameterName(i)?.slice(1) ?? "";
+  } catch {
+    return "";
+  }
 }
 
 /** The `jsr:@db/sqlite` driver. */
