@@ -119,3 +119,28 @@ export function codeNumber(name: string): number {
   }
   return 1;
 }
+
+// SQLite's messages for the codes callers act on, for bindings that report a message without
+// its code. A UNIQUE failure on a rowid alias is reported as UNIQUE (SQLite says PRIMARYKEY).
+const MESSAGES: [RegExp, number][] = [
+  [/^UNIQUE constraint failed/, 2067],
+  [/^NOT NULL constraint failed/, 1299],
+  [/^CHECK constraint failed/, 275],
+  [/^FOREIGN KEY constraint failed/, 787],
+  [/^database is locked/, 5],
+  [/^database table is locked/, 6],
+  [/^attempt to write a readonly database/, 8],
+  [/^interrupted/, 9],
+  [/^disk I\/O error/, 10],
+  [/^database disk image is malformed/, 11],
+  [/^database or disk is full/, 13],
+  [/^unable to open database file/, 14],
+  [/^out of memory/, 7],
+  [/^string or blob too big/, 18],
+  [/^datatype mismatch/, 20],
+];
+
+/** The code SQLite uses for `message`, or `1` (SQLITE_ERROR) when it is not one of the above. */
+export function codeFromMessage(message: string): number {
+  return MESSAGES.find(([re]) => re.test(message))?.[1] ?? 1;
+}

@@ -68,7 +68,6 @@ export class WorkerClient<Req extends WriteRequest | ReadRequest> {
       client.#link.terminate();
       throw fromErrorData(reply.error);
     }
-    client.#link.hold(false);
     return client;
   }
 
@@ -155,9 +154,13 @@ export class WorkerClient<Req extends WriteRequest | ReadRequest> {
     this.#onAnswers(msg.answers, msg.commits ?? 0);
   }
 
+  /** The next control message (ready, failed, closed); keeps the process alive until it comes. */
   #next(): Promise<FromWorker> {
-    return new Promise((resolve, reject) => {
+    this.#link.hold(true);
+    return new Promise<FromWorker>((resolve, reject) => {
       this.#waiter = { resolve, reject };
+    }).finally(() => {
+      if (this.#alive && this.#pending.size === 0) this.#link.hold(false);
     });
   }
 

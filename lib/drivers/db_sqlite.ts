@@ -18,7 +18,7 @@ import type {
   DriverStatement,
 } from "../driver.ts";
 import { narrowRow, rowid } from "../_integers.ts";
-import { codeName } from "../_sqlite_codes.ts";
+import { codeFromMessage, codeName } from "../_sqlite_codes.ts";
 
 type Row = Record<string, unknown>;
 
@@ -117,36 +117,14 @@ export const driver: Driver = {
       return { code: codeName(code), errcode: code, message: error.message.replace(/^\d+: /, "") };
     }
     if (error.constructor !== Error) return undefined;
-    const errcode = inferCode(error.message);
+    if (
+      error.message === "Value of unsupported type" || error.message.startsWith("No such parameter")
+    ) {
+      return undefined;
+    }
+    const errcode = codeFromMessage(error.message);
     return errcode === undefined
       ? undefined
       : { code: codeName(errcode), errcode, message: error.message };
   },
 };
-
-// SQLite's messages for the codes callers act on; anything else from the binding is SQLITE_ERROR.
-const MESSAGES: [RegExp, number][] = [
-  [/^UNIQUE constraint failed/, 2067],
-  [/^NOT NULL constraint failed/, 1299],
-  [/^CHECK constraint failed/, 275],
-  [/^FOREIGN KEY constraint failed/, 787],
-  [/^database is locked/, 5],
-  [/^database table is locked/, 6],
-  [/^attempt to write a readonly database/, 8],
-  [/^interrupted/, 9],
-  [/^disk I\/O error/, 10],
-  [/^database disk image is malformed/, 11],
-  [/^database or disk is full/, 13],
-  [/^unable to open database file/, 14],
-  [/^out of memory/, 7],
-  [/^string or blob too big/, 18],
-  [/^datatype mismatch/, 20],
-  [/^cannot (start|commit|rollback)|^no such |near ".*": syntax error|^incomplete input/, 1],
-];
-
-function inferCode(message: string): number | undefined {
-  if (message === "Value of unsupported type" || message.startsWith("No such parameter")) {
-    return undefined;
-  }
-  return MESSAGES.find(([re]) => re.test(message))?.[1] ?? 1;
-}

@@ -7,7 +7,7 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { BindParams, Driver, DriverConnection, DriverStatement } from "../driver.ts";
 import { rowid } from "../_integers.ts";
-import { codeName } from "../_sqlite_codes.ts";
+import { codeFromMessage, codeName } from "../_sqlite_codes.ts";
 
 type Row = Record<string, unknown>;
 type Args = Parameters<StatementSync["run"]>;
@@ -15,9 +15,20 @@ type Args = Parameters<StatementSync["run"]>;
 // node:sqlite rows have a null prototype; the contract promises plain objects.
 const plain = (row: unknown): Row => Object.setPrototypeOf(row as Row, Object.prototype);
 
+// An empty Uint8Array that arrived by postMessage has no backing memory, and Node binds it as
+// NULL; a zero-length view of a real buffer binds as the empty BLOB it is.
+const EMPTY_BLOB = new Uint8Array(new ArrayBuffer(1), 0, 0);
+const blob = (v: unknown) => v instanceof Uint8Array && v.byteLength === 0 ? EMPTY_BLOB : v;
+
+function args(p: BindParams): Args {
+  if (Array.isArray(p)) return p.map(blob) as Args;
+  const named: Record<string, unknown> = {};
+  for (const key in p) named[key] = blob((p as Record<string, unknown>)[key]);
+  return [named] as Args;
+}
+
 function statement(stmt: StatementSync, safeIntegers: boolean): DriverStatement {
   stmt.setReadBigInts(safeIntegers);
-  const args = (p: BindParams) => (Array.isArray(p) ? p : [p]) as Args;
   return {
     run(p) {
       const r = stmt.run(...args(p));
@@ -51,8 +62,8 @@ export const driver: Driver = {
   errorInfo(error) {
     const e = error as { code?: string; errcode?: number; message?: string };
     if (e?.code !== "ERR_SQLITE_ERROR") return undefined;
-    // Deno reports failures to open without an errcode.
-    const errcode = e.errcode ?? (e.message?.startsWith("unable to open") ? 14 : 1);
+    // Deno reports some errors (failure to open, errors in exec) without their code.
+    const errcode = e.errcode && e.errcode !== 1 ? e.errcode : codeFromMessage(e.message ?? "");
     return { code: codeName(errcode), errcode, message: e.message ?? "" };
   },
 };

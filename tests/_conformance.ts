@@ -1,0 +1,542 @@
+// The contract of API.md, checked once per driver. Each *_test.ts file calls `conformance()`.
+
+import { afterEach, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { ClosedError, type Database, open, type OpenOptions, SqliteError } from "../mod.ts";
+import type { DriverName } from "../lib/driver.ts";
+import { settle, tempPath } from "./_helpers.ts";
+
+export function conformance(driver: DriverName, skip: true | string): void {
+  const opts = (more: OpenOptions = {}): OpenOptions => ({ driver, ...more });
+  const fresh = async (more: OpenOptions = {}): Promise<Database> => {
+    const db = await open(tempPath(), opts(more));
+    await db.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v, u UNIQUE)");
+    return db;
+  };
+
+  // Databases a test opened, closed after it (Node 22 has no `await using`).
+  const opened: Database[] = [];
+  const use = (db: Database): Database => (opened.push(db), db);
+
+  if (skip !== true) console.log(`# skipping the ${driver} contract: ${skip}`);
+  describe(`contract on ${driver}`, { skip: skip === true ? false : skip }, () => {
+    afterEach(async () => {
+      for (const db of opened.splice(0)) await db.close();
+    });
+
+    describe("open()", () => {
+      it("creates the file in WAL mode and runs the pragmas it was given", async () => {
+        const db = use(
+          await open(
+            tempPath(),
+            opts({ pragmas: { foreign_keys: true, cache_size: -4000 } }),
+          ),
+        );
+        assert.deepEqual(await db.get("PRAGMA journal_mode"), { journal_mode: "wal" });
+        assert.deepEqual(await db.get("PRAGMA foreign_keys"), { foreign_keys: 1 });
+        assert.deepEqual(await db.get("PRAGMA cache_size"), { cache_size: -4000 });
+        assert.deepEqual(await db.get("PRAGMA synchronous"), { synchronous: 1 });
+        assert.deepEqual(await db.get("PRAGMA busy_timeout"), { timeout: 5000 });
+      });
+
+      it('uses synchronous=FULL with durability: "full" and the busyTimeout given', async () => {
+        const db = use(await open(tempPath(), opts({ durability: "full", busyTimeout: 1234 })));
+        assert.deepEqual(await db.get("PRAGMA synchronous"), { synchronous: 2 });
+        assert.deepEqual(await db.get("PRAGMA busy_timeout"), { timeout: 1234 });
+      });
+
+      it("rejects with SqliteError naming the path when the file cannot be opened", async () => {
+        const path = "/nonexistent-walpool-dir/sub/x.db";
+        await assert.rejects(open(path, opts()), (e: unknown) => {
+          assert.ok(e instanceof SqliteError);
+          assert.equal(e.code, "SQLITE_CANTOPEN");
+          assert.match(e.message, /nonexistent-walpool-dir/);
+          return true;
+        });
+      });
+
+      it("rejects bad options and in-memory paths with TypeError or RangeError", async () => {
+        await assert.rejects(open(":memory:", opts()), TypeError);
+        await assert.rejects(open(tempPath(), opts({ readers: -1 })), RangeError);
+        await assert.rejects(open(tempPath(), opts({ maxBatch: 1.5 })), TypeError);
+        await assert.rejects(
+          open(tempPath(), { driver: "sqlite9" as DriverName }),
+          /Unknown driver "sqlite9"/,
+        );
+      });
+
+      it("accepts a file: URL", async () => {
+        const path = tempPath();
+        const db = use(await open(new URL(`file://${path}`), opts()));
+        await db.exec("CREATE TABLE x(a)");
+        assert.deepEqual(await db.all("SELECT name FROM sqlite_master"), [{ name: "x" }]);
+      });
+    });
+
+    describe("run/get/all", () => {
+      for (const readers of [0, 2]) {
+        it(`reads rows as plain objects (readers: ${readers})`, async () => {
+          const db = use(await fresh({ readers }));
+          const r = await db.run("INSERT INTO t(v) VALUES (?)", ["a"]);
+          assert.deepEqual(r, { changes: 1, lastInsertRowid: 1 });
+          await db.run("INSERT INTO t(v) VALUES (?)", ["b"]);
+          const row = await db.get("SELECT id, v FROM t WHERE id = ?", [1]);
+          assert.deepEqual(row, { id: 1, v: "a" });
+          assert.equal(Object.getPrototypeOf(row), Object.prototype);
+          assert.deepEqual(await db.all("SELECT v FROM t ORDER BY id"), [{ v: "a" }, { v: "b" }]);
+          assert.equal(await db.get("SELECT * FROM t WHERE id = 99"), undefined);
+          assert.deepEqual(await db.all("SELECT * FROM t WHERE id = 99"), []);
+          assert.equal(db.stats().readers, readers);
+        });
+      }
+
+      it("sends INSERT … RETURNING through get/all to the writer", async () => {
+        const db = use(await fresh());
+        assert.deepEqual(await db.get("INSERT INTO t(v) VALUES ('x') RETURNING id, v"), {
+          id: 1,
+          v: "x",
+        });
+        assert.deepEqual(await db.all("INSERT INTO t(v) VALUES ('y'), ('z') RETURNING id"), [
+          { id: 2 },
+          { id: 3 },
+        ]);
+        assert.deepEqual(
+          await db.all("WITH n(x) AS (VALUES (1)) UPDATE t SET v = 'w' WHERE id = 1 RETURNING v"),
+          [{ v: "w" }],
+        );
+        assert.equal((await db.get<{ n: number }>("SELECT count(*) AS n FROM t"))?.n, 3);
+      });
+
+      it("binds named parameters with bare keys for :name, $name and @name", async () => {
+        const db = use(await fresh());
+        await db.run("INSERT INTO t(id, v) VALUES (:id, :v)", { id: 1, v: "colon" });
+        await db.run("INSERT INTO t(id, v) VALUES ($id, $v)", { id: 2, v: "dollar" });
+        await db.run("INSERT INTO t(id, v) VALUES (@id, @v)", { id: 3, v: "at" });
+        assert.deepEqual(await db.get("SELECT v FROM t WHERE id = $id", { id: 2 }), {
+          v: "dollar",
+        });
+        assert.deepEqual(await db.all("SELECT v FROM t ORDER BY id"), [
+          { v: "colon" },
+          { v: "dollar" },
+          { v: "at" },
+        ]);
+      });
+
+      it("binds booleans as 1/0 and null as NULL", async () => {
+        const db = use(await fresh());
+        await db.run("INSERT INTO t(id, v, u) VALUES (?, ?, ?)", [1, true, null]);
+        await db.run("INSERT INTO t(id, v) VALUES (?, ?)", [2, false]);
+        assert.deepEqual(await db.all("SELECT v, u FROM t ORDER BY id"), [{ v: 1, u: null }, {
+          v: 0,
+          u: null,
+        }]);
+      });
+
+      it("keeps blobs byte-exact, views included, without detaching the caller's buffer", async () => {
+        const db = use(await fresh());
+        const backing = new Uint8Array([9, 9, 1, 2, 3, 9, 9]);
+        const view = backing.subarray(2, 5);
+        await db.run("INSERT INTO t(id, v) VALUES (1, ?)", [view]);
+        await db.run("INSERT INTO t(id, v) VALUES (2, ?)", [new Uint8Array(0)]);
+        const big = new Uint8Array(1 << 20).map((_, i) => i % 251);
+        await db.run("INSERT INTO t(id, v) VALUES (3, ?)", [big]);
+        assert.equal(backing.byteLength, 7);
+        assert.equal(view.byteLength, 3);
+        const rows = await db.all<{ v: Uint8Array }>("SELECT v FROM t ORDER BY id");
+        assert.ok(rows[0].v instanceof Uint8Array);
+        assert.deepEqual([...rows[0].v], [1, 2, 3]);
+        assert.equal(rows[1].v.byteLength, 0);
+        assert.deepEqual(rows[2].v, big);
+        assert.deepEqual(
+          await db.get("SELECT length(v) AS n, typeof(v) AS t FROM t WHERE id = 1"),
+          { n: 3, t: "blob" },
+        );
+      });
+
+      it("returns integers beyond 2^53 as exact bigint with safeIntegers, else RangeError", async () => {
+        const big = 9007199254740993n;
+        {
+          const db = use(await fresh({ safeIntegers: true }));
+          await db.run("INSERT INTO t(id, v) VALUES (1, ?)", [big]);
+          await db.run("INSERT INTO t(id, v) VALUES (2, ?)", [9223372036854775807n]);
+          const rows = await db.all<{ v: bigint }>("SELECT v FROM t ORDER BY id");
+          assert.equal(rows[0].v, big);
+          assert.equal(rows[1].v, 9223372036854775807n);
+        }
+        {
+          const db = use(await fresh());
+          await db.run("INSERT INTO t(id, v) VALUES (1, ?)", [big]);
+          await db.run("INSERT INTO t(id, v) VALUES (2, ?)", [42]);
+          await assert.rejects(db.get("SELECT v FROM t WHERE id = 1"), RangeError);
+          assert.deepEqual(await db.get("SELECT v FROM t WHERE id = 2"), { v: 42 });
+          await assert.rejects(db.run("INSERT INTO t(v) VALUES (?)", [2n ** 64n]), RangeError);
+        }
+      });
+    });
+
+    describe("exec/batch", () => {
+      it("exec applies several statements atomically", async () => {
+        const db = use(await fresh());
+        await db.exec("INSERT INTO t(id, v) VALUES (1, 'a'); INSERT INTO t(id, v) VALUES (2, 'b')");
+        await assert.rejects(
+          db.exec("INSERT INTO t(id, v) VALUES (3, 'c'); INSERT INTO t(id, v) VALUES (1, 'dup')"),
+          (e: unknown) => e instanceof SqliteError && e.code.startsWith("SQLITE_CONSTRAINT"),
+        );
+        assert.deepEqual(await db.all("SELECT id FROM t ORDER BY id"), [{ id: 1 }, { id: 2 }]);
+      });
+
+      it("batch is all or nothing and returns one result per statement", async () => {
+        const db = use(await fresh());
+        const results = await db.batch([
+          { sql: "INSERT INTO t(v) VALUES (?)", params: ["a"] },
+          { sql: "INSERT INTO t(v) VALUES (:v)", params: { v: "b" } },
+          { sql: "UPDATE t SET v = 'c'" },
+        ]);
+        assert.deepEqual(results, [
+          { changes: 1, lastInsertRowid: 1 },
+          { changes: 1, lastInsertRowid: 2 },
+          { changes: 2, lastInsertRowid: 2 },
+        ]);
+        await assert.rejects(
+          db.batch([
+            { sql: "INSERT INTO t(id, v) VALUES (10, 'x')" },
+            { sql: "INSERT INTO t(id, v) VALUES (1, 'dup')" },
+          ]),
+          SqliteError,
+        );
+        assert.equal(await db.get("SELECT * FROM t WHERE id = 10"), undefined);
+      });
+    });
+
+    describe("group commit, order and failures", () => {
+      it("commits a burst of concurrent writes in few transactions, each resolved after commit", async () => {
+        const db = use(await fresh());
+        const before = db.stats().commits;
+        const results = await Promise.all(
+          Array.from({ length: 500 }, (_, i) => db.run("INSERT INTO t(v) VALUES (?)", [i])),
+        );
+        const stats = db.stats();
+        assert.ok(stats.commits - before < 10, `500 writes took ${stats.commits - before} commits`);
+        assert.ok(stats.largestCommit >= 50);
+        assert.deepEqual(results.map((r) => r.lastInsertRowid), results.map((_, i) => i + 1));
+        assert.equal((await db.get<{ n: number }>("SELECT count(*) AS n FROM t"))?.n, 500);
+      });
+
+      it("applies writes in call order across maxBatch and maxQueue limits", async () => {
+        const db = use(await fresh({ maxBatch: 3, maxQueue: 5 }));
+        const calls: Promise<unknown>[] = [];
+        for (let i = 0; i < 200; i++) {
+          calls.push(
+            i % 7 === 0
+              ? db.batch([{ sql: "INSERT INTO t(v) VALUES (?)", params: [i] }])
+              : i % 11 === 0
+              ? db.exec(`INSERT INTO t(v) VALUES (${i})`)
+              : db.run("INSERT INTO t(v) VALUES (?)", [i]),
+          );
+        }
+        assert.ok(db.stats().queued > 0, "backpressure holds calls beyond maxQueue");
+        await Promise.all(calls);
+        const rows = await db.all<{ v: number }>("SELECT v FROM t ORDER BY id");
+        assert.deepEqual(rows.map((r) => r.v), Array.from({ length: 200 }, (_, i) => i));
+        assert.ok(db.stats().largestCommit <= 3);
+      });
+
+      it("lets every later read see a write once run() resolved", async () => {
+        const db = use(await fresh({ readers: 3 }));
+        for (let i = 1; i <= 60; i++) {
+          await db.run("INSERT INTO t(id, v) VALUES (?, ?)", [i, i]);
+          const row = await db.get<{ n: number }>("SELECT count(*) AS n FROM t");
+          assert.equal(row?.n, i);
+        }
+      });
+
+      it("fails one bad request in a burst of hundreds alone", async () => {
+        const db = use(await fresh());
+        await db.run("INSERT INTO t(id, u) VALUES (0, 'taken')");
+        const calls = Array.from(
+          { length: 400 },
+          (_, i) =>
+            db.run("INSERT INTO t(id, u) VALUES (?, ?)", [i + 1, i === 200 ? "taken" : `u${i}`]),
+        );
+        const { values, errors } = await settle(calls);
+        assert.equal(values.length, 399);
+        assert.equal(errors.length, 1);
+        assert.ok(errors[0] instanceof SqliteError);
+        assert.equal((errors[0] as SqliteError).code, "SQLITE_CONSTRAINT_UNIQUE");
+        assert.equal((errors[0] as SqliteError).errcode, 2067);
+        assert.equal((await db.get<{ n: number }>("SELECT count(*) AS n FROM t"))?.n, 400);
+        assert.equal(await db.get("SELECT * FROM t WHERE id = 201"), undefined);
+      });
+
+      it("replays the neighbours when a trigger's RAISE(ROLLBACK) undoes the whole commit", async () => {
+        const db = use(await fresh());
+        await db.exec(`CREATE TRIGGER no_bad BEFORE INSERT ON t WHEN NEW.v = 'bad'
+          BEGIN SELECT RAISE(ROLLBACK, 'bad row'); END`);
+        const calls = Array.from(
+          { length: 300 },
+          (_, i) =>
+            db.run("INSERT INTO t(id, v) VALUES (?, ?)", [i + 1, i % 100 === 50 ? "bad" : "ok"]),
+        );
+        const results = await Promise.allSettled(calls);
+        const done = results.flatMap((r, i) => r.status === "fulfilled" ? [i + 1] : []);
+        const failed = results.flatMap((r) => r.status === "rejected" ? [r.reason] : []);
+        assert.equal(failed.length, 3);
+        for (const e of failed) assert.match(e.message, /bad row/);
+        const rows = await db.all<{ id: number }>("SELECT id FROM t ORDER BY id");
+        assert.deepEqual(rows.map((r) => r.id), done);
+        assert.equal(done.length, 297);
+      });
+
+      it("replays the neighbours after an ON CONFLICT ROLLBACK", async () => {
+        const db = use(await fresh());
+        await db.run("INSERT INTO t(id, u) VALUES (1000, 'x')");
+        const calls = [
+          db.run("INSERT INTO t(id) VALUES (1)"),
+          db.run("INSERT OR ROLLBACK INTO t(id, u) VALUES (2, 'x')"),
+          db.run("INSERT INTO t(id) VALUES (3)"),
+        ];
+        const results = await Promise.allSettled(calls);
+        assert.deepEqual(results.map((r) => r.status), ["fulfilled", "rejected", "fulfilled"]);
+        assert.deepEqual(await db.all("SELECT id FROM t ORDER BY id"), [{ id: 1 }, { id: 3 }, {
+          id: 1000,
+        }]);
+      });
+    });
+
+    describe("errors", () => {
+      it("rejects an unbindable parameter with TypeError for that call alone", async () => {
+        const db = use(await fresh());
+        const calls = [
+          db.run("INSERT INTO t(v) VALUES (?)", [1]),
+          db.run("INSERT INTO t(v) VALUES (?)", [(() => 1) as never]),
+          db.run("INSERT INTO t(v) VALUES (?)", [Symbol("s") as never]),
+          db.run("INSERT INTO t(v) VALUES (?)", [undefined as never]),
+          db.run("INSERT INTO t(v) VALUES (?)", [{ a: 1 } as never]),
+          db.get("SELECT ?", [new Date() as never]),
+          db.run("INSERT INTO t(v) VALUES (?)", [2]),
+        ];
+        const results = await Promise.allSettled(calls);
+        assert.deepEqual(results.map((r) => r.status), [
+          "fulfilled",
+          "rejected",
+          "rejected",
+          "rejected",
+          "rejected",
+          "rejected",
+          "fulfilled",
+        ]);
+        for (const r of results.slice(1, 6)) {
+          assert.ok((r as PromiseRejectedResult).reason instanceof TypeError);
+        }
+        assert.match(
+          (results[1] as PromiseRejectedResult).reason.message,
+          /parameter 1: a function/,
+        );
+        assert.deepEqual(await db.all("SELECT v FROM t ORDER BY id"), [{ v: 1 }, { v: 2 }]);
+      });
+
+      it("rejects SQL errors with SqliteError code and errcode, on readers too", async () => {
+        const db = use(await fresh());
+        await assert.rejects(db.get("SELECT * FROM missing"), (e: unknown) => {
+          assert.ok(e instanceof SqliteError);
+          assert.equal(e.code, "SQLITE_ERROR");
+          assert.equal(e.errcode, 1);
+          assert.match(e.message, /no such table: missing/);
+          return true;
+        });
+        await assert.rejects(db.run("INSERT INTO t(id, v) VALUES (1, 1), (1, 2)"), {
+          name: "SqliteError",
+          code: "SQLITE_CONSTRAINT_PRIMARYKEY",
+        });
+      });
+
+      it("rejects every call after close() with ClosedError; close() is idempotent", async () => {
+        const db = await fresh();
+        await db.close();
+        await db.close();
+        for (
+          const call of [
+            () => db.run("INSERT INTO t(v) VALUES (1)"),
+            () => db.get("SELECT 1"),
+            () => db.all("SELECT 1"),
+            () => db.exec("SELECT 1"),
+            () => db.batch([]),
+            () => db.transaction(() => 1),
+          ]
+        ) {
+          await assert.rejects(call(), ClosedError);
+        }
+      });
+    });
+
+    describe("transaction()", () => {
+      it("commits when fn resolves and its reads see its own writes", async () => {
+        const db = use(await fresh());
+        const n = await db.transaction(async (tx) => {
+          await tx.run("INSERT INTO t(v) VALUES (?)", ["a"]);
+          await tx.exec("INSERT INTO t(v) VALUES ('b'); INSERT INTO t(v) VALUES ('c')");
+          const rows = await tx.all<{ v: string }>("SELECT v FROM t");
+          assert.equal(rows.length, 3);
+          return (await tx.get<{ n: number }>("SELECT count(*) AS n FROM t"))?.n;
+        });
+        assert.equal(n, 3);
+        assert.equal(db.stats().transactions, 1);
+        assert.equal((await db.get<{ n: number }>("SELECT count(*) AS n FROM t"))?.n, 3);
+      });
+
+      it("rolls back when fn throws, and rethrows", async () => {
+        const db = use(await fresh());
+        await assert.rejects(
+          db.transaction(async (tx) => {
+            await tx.run("INSERT INTO t(v) VALUES ('gone')");
+            throw new Error("changed my mind");
+          }),
+          /changed my mind/,
+        );
+        assert.deepEqual(await db.all("SELECT * FROM t"), []);
+      });
+
+      it("holds other writes until it ends while reads go on against the old state", async () => {
+        const db = use(await fresh());
+        let release!: () => void;
+        const gate = new Promise<void>((r) => (release = r));
+        let began!: () => void;
+        const begun = new Promise<void>((r) => (began = r));
+        const tx = db.transaction(async (tx) => {
+          await tx.run("INSERT INTO t(id, v) VALUES (1, 'tx')");
+          began();
+          await gate;
+          await tx.run("INSERT INTO t(id, v) VALUES (2, 'tx')");
+        });
+        await begun;
+        const outside = db.run("INSERT INTO t(id, v) VALUES (3, 'outside')");
+        // Reads are not blocked, and do not see the open transaction.
+        assert.deepEqual(await db.all("SELECT * FROM t"), []);
+        assert.equal(db.stats().queued, 1);
+        release();
+        await Promise.all([tx, outside]);
+        assert.deepEqual(await db.all("SELECT id FROM t ORDER BY rowid"), [{ id: 1 }, { id: 2 }, {
+          id: 3,
+        }]);
+      });
+
+      it("rejects a write through db inside its own callback instead of deadlocking", async () => {
+        const db = use(await fresh());
+        await assert.rejects(
+          db.transaction(async () => {
+            await db.run("INSERT INTO t(v) VALUES ('inner')");
+          }),
+          /inside its own transaction\(\) callback/,
+        );
+        await db.run("INSERT INTO t(v) VALUES ('after')");
+        assert.deepEqual(await db.all("SELECT v FROM t"), [{ v: "after" }]);
+      });
+
+      it("rolls back and fails with TimeoutError after transactionTimeout", async () => {
+        const db = use(await fresh({ transactionTimeout: 100 }));
+        let late: Promise<unknown> | undefined;
+        await assert.rejects(
+          db.transaction(async (tx) => {
+            await tx.run("INSERT INTO t(v) VALUES ('slow')");
+            await new Promise((r) => setTimeout(r, 400));
+            late = tx.run("INSERT INTO t(v) VALUES ('too late')").catch((e) => e);
+          }),
+          (e: unknown) => e instanceof Error && e.name === "TimeoutError",
+        );
+        await new Promise((r) => setTimeout(r, 500));
+        assert.match(String(await late), /transaction has ended/);
+        await db.run("INSERT INTO t(v) VALUES ('next')");
+        assert.deepEqual(await db.all("SELECT v FROM t"), [{ v: "next" }]);
+      });
+
+      it("runs queued transactions one after another in call order", async () => {
+        const db = use(await fresh());
+        const order: number[] = [];
+        await Promise.all([1, 2, 3].map((n) =>
+          db.transaction(async (tx) => {
+            order.push(n);
+            await tx.run("INSERT INTO t(v) VALUES (?)", [n]);
+            await tx.run("INSERT INTO t(v) VALUES (?)", [n]);
+          })
+        ));
+        assert.deepEqual(order, [1, 2, 3]);
+        const rows = await db.all<{ v: number }>("SELECT v FROM t ORDER BY id");
+        assert.deepEqual(rows.map((r) => r.v), [1, 1, 2, 2, 3, 3]);
+      });
+    });
+
+    describe("abort signals", () => {
+      it("never applies a request aborted before the writer starts it", async () => {
+        const db = use(await fresh());
+        const already = AbortSignal.abort(new Error("already"));
+        await assert.rejects(
+          db.run("INSERT INTO t(v) VALUES (1)", [], { signal: already }),
+          /already/,
+        );
+        // Queue behind an open transaction, then abort while it waits.
+        let release!: () => void;
+        const gate = new Promise<void>((r) => (release = r));
+        let began!: () => void;
+        const begun = new Promise<void>((r) => (began = r));
+        const tx = db.transaction(async () => {
+          began();
+          await gate;
+        });
+        await begun;
+        const controller = new AbortController();
+        const aborted = db.run("INSERT INTO t(v) VALUES ('aborted')", [], {
+          signal: controller.signal,
+        })
+          .catch((e) => e);
+        const kept = db.run("INSERT INTO t(v) VALUES ('kept')");
+        controller.abort(new Error("stop"));
+        release();
+        await tx;
+        assert.match(String(await aborted), /stop/);
+        await kept;
+        assert.deepEqual(await db.all("SELECT v FROM t"), [{ v: "kept" }]);
+      });
+
+      it("completes a request normally when aborted after it was applied", async () => {
+        const db = use(await fresh());
+        const controller = new AbortController();
+        const r = await db.run("INSERT INTO t(v) VALUES (1)", [], { signal: controller.signal });
+        controller.abort();
+        assert.equal(r.changes, 1);
+        assert.equal((await db.all("SELECT * FROM t")).length, 1);
+      });
+    });
+
+    describe("close()", () => {
+      it("commits thousands of pending writes, then closes; a reopen sees them all", async () => {
+        const path = tempPath();
+        const db = await open(path, opts());
+        await db.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v)");
+        const calls = Array.from(
+          { length: 5000 },
+          (_, i) => db.run("INSERT INTO t(v) VALUES (?)", [i]),
+        );
+        const closed = db.close();
+        await assert.rejects(db.run("INSERT INTO t(v) VALUES ('late')"), ClosedError);
+        await closed;
+        const { values, errors } = await settle(calls);
+        assert.equal(errors.length, 0);
+        assert.equal(values.length, 5000);
+        const again = use(await open(path, opts()));
+        assert.deepEqual(await again.get("SELECT count(*) AS n FROM t"), { n: 5000 });
+        assert.deepEqual(await again.get("PRAGMA integrity_check"), { integrity_check: "ok" });
+      });
+
+      it("is what Symbol.asyncDispose (await using) calls", async () => {
+        const path = tempPath();
+        const first = await open(path, opts());
+        await first.exec("CREATE TABLE t(a)");
+        void first.run("INSERT INTO t VALUES (1)");
+        await first[Symbol.asyncDispose]();
+        await assert.rejects(first.get("SELECT 1"), ClosedError);
+        const db = use(await open(path, opts()));
+        assert.deepEqual(await db.all("SELECT a FROM t"), [{ a: 1 }]);
+      });
+    });
+  });
+}
