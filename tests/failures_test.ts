@@ -1,0 +1,126 @@
+// Failure paths with real workers and a real second process.
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { open, SqliteError, WorkerError } from "../mod.ts";
+import { internals } from "../lib/database.ts";
+import { runtimeCommand, settle, tempPath } from "./_helpers.ts";
+
+/** Starts the lock holder; resolves once it holds the write lock, with a promise of its exit. */
+function holdLock(path: string, ms: number): Promise<{ exited: Promise<string> }> {
+  const script = fileURLToPath(new URL("./_lock_holder.ts", import.meta.url));
+  const [cmd, args] = runtimeCommand(script, path, String(ms));
+  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  const exited = new Promise<string>((resolve) => child.on("close", () => resolve(out)));
+  return new Promise((resolve, reject) => {
+    child.stdout!.on("data", (chunk) => {
+      out += chunk;
+      if (out.includes("locked")) resolve({ exited });
+    });
+    child.on(
+      "close",
+      (code) => reject(new Error(`lock holder exited (${code}) before locking: ${out}`)),
+    );
+  });
+}
+
+const count = async (db: { get<T>(sql: string): Promise<T | undefined> }) =>
+  (await db.get<{ n: number }>("SELECT count(*) AS n FROM t"))!.n;
+
+describe("failures", () => {
+  it("a writer terminated mid-burst rejects what it held with WorkerError; queued writes go on", async () => {
+    const db = await open(tempPath(), { maxQueue: 1000, maxBatch: 250 });
+    await db.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v)");
+    const calls = Array.from(
+      { length: 3000 },
+      (_, i) => db.run("INSERT INTO t(v) VALUES (?)", [i]),
+    );
+    await Promise.resolve(); // the first 1000 are posted at the end of this tick
+    internals.get(db)!.writer.client.terminate();
+    const { values, errors } = await settle(calls);
+    assert.equal(errors.length, 1000);
+    for (const e of errors) {
+      assert.ok(e instanceof WorkerError, String(e));
+      assert.equal(e.mayHaveApplied, true);
+      assert.match(e.message, /writer worker stopped .*may have been applied/);
+    }
+    assert.equal(values.length, 2000);
+    const n = await count(db);
+    // Commits are all-or-nothing: what the dead writer committed is whole batches.
+    assert.ok(n >= 2000 && n <= 3000 && (n - 2000) % 250 === 0, `rows: ${n}`);
+    await db.run("INSERT INTO t(v) VALUES ('after')");
+    assert.equal(db.stats().workerRestarts, 1);
+    await db.close();
+  });
+
+  it("close() resolves after the writer died, and every call made before it settles", async () => {
+    const db = await open(tempPath());
+    await db.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v)");
+    const calls = Array.from({ length: 500 }, (_, i) => db.run("INSERT INTO t(v) VALUES (?)", [i]));
+    await Promise.resolve();
+    internals.get(db)!.writer.client.terminate();
+    const settled = settle(calls);
+    await db.close();
+    const { values, errors } = await settled;
+    assert.equal(values.length + errors.length, 500);
+    for (const e of errors) assert.ok(e instanceof WorkerError);
+  });
+
+  it("a reader terminated with reads pending rejects them with WorkerError and is replaced", async () => {
+    const db = await open(tempPath(), { readers: 2 });
+    await db.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v); INSERT INTO t(v) VALUES (1)");
+    const reads = Array.from({ length: 200 }, () => db.all("SELECT * FROM t"));
+    await Promise.resolve();
+    internals.get(db)!.readers.workers[0]!.terminate();
+    const { values, errors } = await settle(reads);
+    assert.ok(errors.length > 0 && errors.length < 200, `${errors.length} failed`);
+    for (const e of errors) assert.ok(e instanceof WorkerError && !e.mayHaveApplied);
+    for (const v of values) assert.deepEqual(v, [{ id: 1, v: 1 }]);
+    for (let i = 0; i < 10; i++) assert.equal(await count(db), 1);
+    assert.equal(db.stats().workerRestarts, 1);
+    await db.close();
+  });
+
+  it("writes wait for a lock another process holds for a second, then succeed; reads go on", async () => {
+    const path = tempPath();
+    const db = await open(path, { busyTimeout: 10_000 });
+    await db.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v)");
+    const { exited } = await holdLock(path, 1000);
+    const write = db.run("INSERT INTO t(v) VALUES ('mine')");
+    assert.equal(await count(db), 0, "reads are not blocked by the other process's lock");
+    const result = await write;
+    assert.equal(result.changes, 1);
+    assert.match(await exited, /released/);
+    assert.deepEqual(await db.all("SELECT v FROM t ORDER BY id"), [
+      { v: "from another process" },
+      { v: "mine" },
+    ]);
+    await db.close();
+  });
+
+  it("a lock held past busyTimeout fails the waiting writes with SQLITE_BUSY, applying nothing", async () => {
+    const path = tempPath();
+    const db = await open(path, { busyTimeout: 100 });
+    await db.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v)");
+    const { exited } = await holdLock(path, 1500);
+    const { errors } = await settle([
+      db.run("INSERT INTO t(v) VALUES (1)"),
+      db.run("INSERT INTO t(v) VALUES (2)"),
+    ]);
+    assert.equal(errors.length, 2);
+    for (const e of errors) {
+      assert.ok(e instanceof SqliteError);
+      assert.match(e.code, /^SQLITE_BUSY/);
+    }
+    await exited;
+    await db.run("INSERT INTO t(v) VALUES ('retried')");
+    assert.deepEqual(await db.all("SELECT v FROM t ORDER BY id"), [
+      { v: "from another process" },
+      { v: "retried" },
+    ]);
+    await db.close();
+  });
+});
