@@ -5,7 +5,9 @@
  * 32-bit default); `lastInsertRowId` is read with `last_insert_rowid()` since the binding cuts it
  * to 32 bits; bare named keys are matched to `:name`, `$name` and `@name`; rows are built from
  * `values()` and the column names; JSON text is not parsed. SQL errors carry no code in this
- * binding, so the code is inferred from SQLite's message (`SQLITE_ERROR` when it cannot be).
+ * binding: when `DENO_SQLITE_PATH` names the library, the extended code is read from it with
+ * `sqlite3_extended_errcode` (the same loaded library, so the same connection); otherwise it is
+ * inferred from SQLite's message (`SQLITE_ERROR` when it cannot be).
  *
  * @module
  */
@@ -31,6 +33,7 @@ interface DbStatement {
   finalize(): void;
 }
 interface DbDatabase {
+  readonly unsafeHandle: Deno.PointerValue;
   prepare(sql: string): DbStatement;
   exec(sql: string): number;
   close(): void;
@@ -44,7 +47,34 @@ interface DbSqlite {
 const SPECIFIER = "jsr:@db/sqlite@0.13";
 const { Database } = await import(SPECIFIER) as DbSqlite;
 
+/** `sqlite3_extended_errcode` of the library the binding loaded, when its path is known. */
+const extendedErrcode = (() => {
+  try {
+    const path = Deno.env.get("DENO_SQLITE_PATH");
+    if (!path) return undefined;
+    const lib = Deno.dlopen(path, {
+      sqlite3_extended_errcode: { parameters: ["pointer"], result: "i32" },
+    });
+    return (handle: Deno.PointerValue) => lib.symbols.sqlite3_extended_errcode(handle);
+  } catch {
+    return undefined;
+  }
+})();
+
+/** Runs `fn`; an error it throws gets the connection's extended code attached when known. */
+function withCode<T>(db: DbDatabase, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (extendedErrcode && error instanceof Error && error.constructor === Error) {
+      (error as Error & { errcode?: number }).errcode = extendedErrcode(db.unsafeHandle);
+    }
+    throw error;
+  }
+}
+
 function statement(
+  db: DbDatabase,
   stmt: DbStatement,
   rowidOf: () => number | bigint,
   safe: boolean,
@@ -62,7 +92,7 @@ function statement(
   };
   let columns: string[] | undefined;
   const rows = (p: BindParams): Row[] => {
-    const values = stmt.values(args(p));
+    const values = withCode(db, () => stmt.values(args(p)));
     columns ??= stmt.columnNames();
     return values.map((v) => {
       const row: Row = {};
@@ -72,7 +102,7 @@ function statement(
   };
   return {
     run(p) {
-      const changes = stmt.run(args(p));
+      const changes = withCode(db, () => stmt.run(args(p)));
       return { changes, lastInsertRowid: rowidOf() };
     },
     get: (p) => rows(p)[0],
@@ -104,8 +134,8 @@ export const driver: Driver = {
     const last = db.prepare("SELECT last_insert_rowid()");
     const rowidOf = () => rowid(last.values()[0][0] as number | bigint, safeIntegers);
     return {
-      prepare: (sql) => statement(db.prepare(sql), rowidOf, safeIntegers),
-      exec: (sql) => void db.exec(sql),
+      prepare: (sql) => statement(db, withCode(db, () => db.prepare(sql)), rowidOf, safeIntegers),
+      exec: (sql) => void withCode(db, () => db.exec(sql)),
       inTransaction: () => db.inTransaction,
       close: () => db.close(),
     };
@@ -122,7 +152,8 @@ export const driver: Driver = {
     ) {
       return undefined;
     }
-    const errcode = codeFromMessage(error.message);
+    const errcode = (error as Error & { errcode?: number }).errcode ||
+      codeFromMessage(error.message);
     return errcode === undefined
       ? undefined
       : { code: codeName(errcode), errcode, message: error.message };
