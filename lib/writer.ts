@@ -51,6 +51,7 @@ export class Writer {
   #queue = new Fifo<Entry>();
   #sent = 0; // grouped requests sent to the worker and not answered
   #txOpen = false;
+  #generation = 0; // counts writer workers: a transaction belongs to the one that began it
   #nextId = 1;
   #starting: Promise<void> | undefined;
   #closing = false;
@@ -200,6 +201,7 @@ export class Writer {
     await this.request({ kind: "begin" }, signal);
     this.counters.transactions++;
     const client = this.#client;
+    const generation = this.#generation;
     const scope = { writer: this as Writer, open: true };
     let ended: string | undefined;
     const send = (body: WriteBody | { kind: "commit" | "rollback" }) => {
@@ -213,7 +215,8 @@ export class Writer {
       try {
         await answer;
       } finally {
-        this.#txOpen = false;
+        // If the worker died meanwhile, its successor may already hold another transaction.
+        if (generation === this.#generation) this.#txOpen = false;
         this.#pump();
         this.#settle();
       }
@@ -263,6 +266,7 @@ export class Writer {
   #died(): void {
     // Requests the worker held were rejected by the client; an open transaction is gone.
     this.#txOpen = false;
+    this.#generation++;
     if (this.#closing) {
       this.#failQueued(new ClosedError("Database closed after its writer worker stopped"));
       return;

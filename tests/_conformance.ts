@@ -4,6 +4,7 @@ import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ClosedError, type Database, open, type OpenOptions, SqliteError } from "../mod.ts";
 import type { DriverName } from "../lib/driver.ts";
+import { existsSync } from "node:fs";
 import { settle, tempPath } from "./_helpers.ts";
 
 export function conformance(driver: DriverName, skip: true | string): void {
@@ -53,6 +54,13 @@ export function conformance(driver: DriverName, skip: true | string): void {
           assert.match(e.message, /nonexistent-walpool-dir/);
           return true;
         });
+      });
+
+      it("rejects with a clear error, leaving nothing open, when a pragma fails on a reader", async () => {
+        await assert.rejects(
+          open(tempPath(), opts({ pragmas: { user_version: 7 } })),
+          (e: unknown) => e instanceof SqliteError && /readonly/.test(e.message),
+        );
       });
 
       it("rejects bad options and in-memory paths with TypeError or RangeError", async () => {
@@ -313,6 +321,7 @@ export function conformance(driver: DriverName, skip: true | string): void {
           db.run("INSERT INTO t(v) VALUES (?)", [undefined as never]),
           db.run("INSERT INTO t(v) VALUES (?)", [{ a: 1 } as never]),
           db.get("SELECT ?", [new Date() as never]),
+          db.run("INSERT INTO t(v) VALUES (?)", "not params" as never),
           db.run("INSERT INTO t(v) VALUES (?)", [2]),
         ];
         const results = await Promise.allSettled(calls);
@@ -323,9 +332,10 @@ export function conformance(driver: DriverName, skip: true | string): void {
           "rejected",
           "rejected",
           "rejected",
+          "rejected",
           "fulfilled",
         ]);
-        for (const r of results.slice(1, 6)) {
+        for (const r of results.slice(1, 7)) {
           assert.ok((r as PromiseRejectedResult).reason instanceof TypeError);
         }
         assert.match(
@@ -366,6 +376,33 @@ export function conformance(driver: DriverName, skip: true | string): void {
         ) {
           await assert.rejects(call(), ClosedError);
         }
+      });
+    });
+
+    describe("stats()", () => {
+      it("counts commits, requests, failures, reads and transactions", async () => {
+        const db = use(await fresh({ readers: 1 }));
+        const base = db.stats();
+        await Promise.all(
+          Array.from({ length: 100 }, (_, i) => db.run("INSERT INTO t(v) VALUES (?)", [i])),
+        );
+        await db.run("INSERT INTO t(id) VALUES (1)").catch(() => {});
+        await db.get("SELECT 1");
+        await db.all("SELECT 1");
+        await db.transaction(() => {});
+        const s = db.stats();
+        assert.equal(Object.getPrototypeOf(s), Object.prototype);
+        assert.equal(s.committedRequests - base.committedRequests, 101);
+        assert.ok(s.commits - base.commits >= 2 && s.commits - base.commits <= 101);
+        assert.equal(s.requestsPerCommit, s.committedRequests / s.commits);
+        assert.equal(s.failures - base.failures, 1);
+        assert.equal(s.reads - base.reads, 2);
+        assert.equal(s.transactions, 1);
+        assert.equal(s.readers, 1);
+        assert.equal(s.queued, 0);
+        assert.equal(s.inFlight, 0);
+        assert.equal(s.readsInFlight, 0);
+        assert.equal(s.workerRestarts, 0);
       });
     });
 
@@ -497,6 +534,31 @@ export function conformance(driver: DriverName, skip: true | string): void {
         assert.deepEqual(await db.all("SELECT v FROM t"), [{ v: "kept" }]);
       });
 
+      it("never begins a transaction aborted while it waits for the writer", async () => {
+        const db = use(await fresh());
+        let release!: () => void;
+        const gate = new Promise<void>((r) => (release = r));
+        let began!: () => void;
+        const begun = new Promise<void>((r) => (began = r));
+        const first = db.transaction(async () => {
+          began();
+          await gate;
+        });
+        await begun;
+        const controller = new AbortController();
+        let ran = false;
+        const second = db.transaction(async (tx) => {
+          ran = true;
+          await tx.run("INSERT INTO t(v) VALUES ('never')");
+        }, { signal: controller.signal }).catch((e) => e);
+        controller.abort(new Error("no longer needed"));
+        release();
+        await first;
+        assert.match(String(await second), /no longer needed/);
+        assert.equal(ran, false);
+        assert.deepEqual(await db.all("SELECT * FROM t"), []);
+      });
+
       it("completes a request normally when aborted after it was applied", async () => {
         const db = use(await fresh());
         const controller = new AbortController();
@@ -525,6 +587,18 @@ export function conformance(driver: DriverName, skip: true | string): void {
         const again = use(await open(path, opts()));
         assert.deepEqual(await again.get("SELECT count(*) AS n FROM t"), { n: 5000 });
         assert.deepEqual(await again.get("PRAGMA integrity_check"), { integrity_check: "ok" });
+      });
+
+      it("checkpoints and removes the -wal file when it closes", async () => {
+        const path = tempPath();
+        const db = await open(path, opts());
+        await db.exec("CREATE TABLE t(v)");
+        await Promise.all(
+          Array.from({ length: 200 }, (_, i) => db.run("INSERT INTO t VALUES (?)", [i])),
+        );
+        assert.ok(existsSync(`${path}-wal`));
+        await db.close();
+        assert.equal(existsSync(`${path}-wal`), false);
       });
 
       it("is what Symbol.asyncDispose (await using) calls", async () => {

@@ -56,6 +56,21 @@ describe("failures", () => {
     await db.close();
   });
 
+  it("a writer terminated during a transaction fails it with WorkerError, applying none of it", async () => {
+    const db = await open(tempPath());
+    await db.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v)");
+    const tx = db.transaction(async (tx) => {
+      await tx.run("INSERT INTO t(v) VALUES ('in tx')");
+      internals.get(db)!.writer.client.terminate();
+      await tx.run("INSERT INTO t(v) VALUES ('after the crash')");
+    });
+    const waiting = db.run("INSERT INTO t(v) VALUES ('queued behind it')");
+    await assert.rejects(tx, WorkerError);
+    await waiting;
+    assert.deepEqual(await db.all("SELECT v FROM t"), [{ v: "queued behind it" }]);
+    await db.close();
+  });
+
   it("close() resolves after the writer died, and every call made before it settles", async () => {
     const db = await open(tempPath());
     await db.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v)");
