@@ -9,7 +9,7 @@ import type { ConnectionConfig } from "./protocol.ts";
 import { type WriteBody, Writer } from "./writer.ts";
 import { Readers } from "./readers.ts";
 import { bindParams } from "./_params.ts";
-import { isRead } from "./_classify.ts";
+import { isRead, refuseTransactionControl } from "./_classify.ts";
 import { ClosedError } from "./errors.ts";
 
 /** A value that can be bound: booleans bind as 1/0, any `Uint8Array` view as its exact bytes. */
@@ -138,6 +138,8 @@ export class Database implements AsyncDisposable {
 
   #write(body: WriteBody, opts?: CallOptions): Promise<unknown> {
     if (this.#closing) return Promise.reject(new ClosedError());
+    const statements = body.kind === "batch" ? body.stmts.map((s) => s.sql) : [body.sql];
+    for (const sql of statements) refuseTransactionControl(sql);
     return this.#writer.request(body, opts?.signal);
   }
 
@@ -283,14 +285,18 @@ export class Database implements AsyncDisposable {
     }
     return this.#writer.transaction(
       (raw) => {
+        const checked = (sql: string, params?: Params) => {
+          refuseTransactionControl(sql);
+          return bindParams(params);
+        };
         const tx: Transaction = {
           run: (sql, params) =>
-            this.#call(() => raw.run(sql, bindParams(params))) as Promise<RunResult>,
+            this.#call(() => raw.run(sql, checked(sql, params))) as Promise<RunResult>,
           get: (sql, params) =>
-            this.#call(() => raw.get(sql, bindParams(params))) as Promise<never>,
+            this.#call(() => raw.get(sql, checked(sql, params))) as Promise<never>,
           all: (sql, params) =>
-            this.#call(() => raw.all(sql, bindParams(params))) as Promise<never>,
-          exec: (sql) => raw.exec(sql) as Promise<void>,
+            this.#call(() => raw.all(sql, checked(sql, params))) as Promise<never>,
+          exec: (sql) => this.#call(() => (checked(sql), raw.exec(sql))) as Promise<void>,
         };
         return fn(tx);
       },

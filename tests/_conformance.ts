@@ -345,6 +345,36 @@ export function conformance(driver: DriverName, skip: true | string): void {
         assert.deepEqual(await db.all("SELECT v FROM t ORDER BY id"), [{ v: 1 }, { v: 2 }]);
       });
 
+      it("refuses transaction control statements with TypeError before they run", async () => {
+        const db = use(await fresh());
+        await assert.rejects(db.run("BEGIN"), TypeError);
+        await assert.rejects(db.run("  commit"), TypeError);
+        await assert.rejects(
+          db.exec("INSERT INTO t(v) VALUES (1); COMMIT; INSERT INTO t(v) VALUES (2)"),
+          {
+            name: "TypeError",
+            message: /COMMIT is not allowed here/,
+          },
+        );
+        await assert.rejects(db.batch([{ sql: "SAVEPOINT x" }]), TypeError);
+        await assert.rejects(db.transaction((tx) => tx.exec("ROLLBACK")), TypeError);
+        // The words inside literals and identifiers are fine.
+        await db.run("INSERT INTO t(v) VALUES ('x; COMMIT')");
+        await db.exec(`INSERT INTO t(v) VALUES ('a'); -- then COMMIT
+          INSERT INTO t("v") VALUES ('b');
+          CREATE TRIGGER tr AFTER DELETE ON t BEGIN SELECT 1; SELECT 2; END;
+          CREATE TEMP TRIGGER tr2 AFTER DELETE ON t BEGIN SELECT CASE WHEN 1 THEN 2 END; END`);
+        await assert.rejects(
+          db.exec("CREATE TRIGGER tr3 AFTER DELETE ON t BEGIN SELECT 1; END; COMMIT"),
+          TypeError,
+        );
+        assert.deepEqual(await db.all("SELECT v FROM t ORDER BY id"), [
+          { v: "x; COMMIT" },
+          { v: "a" },
+          { v: "b" },
+        ]);
+      });
+
       it("rejects SQL errors with SqliteError code and errcode, on readers too", async () => {
         const db = use(await fresh());
         await assert.rejects(db.get("SELECT * FROM missing"), (e: unknown) => {
