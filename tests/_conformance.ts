@@ -161,6 +161,17 @@ export function conformance(driver: DriverName, skip: true | string): void {
         );
       });
 
+      it("returns every INTEGER as bigint with safeIntegers, REAL as number", {
+        skip: driver === "@db/sqlite"
+          ? "@db/sqlite reads integers within ±2^53 as numbers even with int64 (documented)"
+          : false,
+      }, async () => {
+        const db = use(await fresh({ safeIntegers: true }));
+        const r = await db.run("INSERT INTO t(id, v) VALUES (1, 5)");
+        assert.deepEqual(r, { changes: 1, lastInsertRowid: 1n });
+        assert.deepEqual(await db.get("SELECT id, v, 2.5 AS f FROM t"), { id: 1n, v: 5n, f: 2.5 });
+      });
+
       it("returns integers beyond 2^53 as exact bigint with safeIntegers, else RangeError", async () => {
         const big = 9007199254740993n;
         {

@@ -1,0 +1,75 @@
+// Starting a worker and talking to it, the same way on every runtime: a Web Worker on Deno and
+// Bun, a node:worker_threads worker on Node. Used by the alternatives of scenario (3).
+
+/** One side of a worker channel. */
+export interface Port {
+  post(message: unknown): void;
+  onMessage(handler: (message: unknown) => void): void;
+}
+
+/** The main thread's handle on a worker. */
+export interface BenchWorker extends Port {
+  terminate(): void;
+}
+
+const isNode = !("Deno" in globalThis) && !("Bun" in globalThis);
+
+interface NodeThreads {
+  Worker: new (url: URL) => {
+    postMessage(m: unknown): void;
+    on(event: string, handler: (value: unknown) => void): void;
+    terminate(): Promise<number>;
+  };
+  parentPort: {
+    postMessage(m: unknown): void;
+    on(event: "message", handler: (m: unknown) => void): void;
+  } | null;
+}
+
+const nodeThreads = (): Promise<NodeThreads> => import("node:" + "worker_threads");
+
+/** Starts the worker module at `url`. */
+export async function startWorker(url: URL): Promise<BenchWorker> {
+  if (isNode) {
+    const worker = new (await nodeThreads()).Worker(url);
+    worker.on("error", (e) => console.error("worker error:", e));
+    return {
+      post: (m) => worker.postMessage(m),
+      onMessage: (handler) => worker.on("message", handler),
+      terminate: () => void worker.terminate(),
+    };
+  }
+  const worker = new Worker(url, { type: "module" });
+  worker.onerror = (e) => console.error("worker error:", e.message);
+  return {
+    post: (m) => worker.postMessage(m),
+    onMessage: (handler) => worker.onmessage = (e) => handler(e.data),
+    terminate: () => worker.terminate(),
+  };
+}
+
+/** Inside a worker: the port to the thread that started it. */
+export async function parentPort(): Promise<Port> {
+  if (isNode) {
+    const port = (await nodeThreads()).parentPort!;
+    return {
+      post: (m) => port.postMessage(m),
+      onMessage: (handler) => port.on("message", handler),
+    };
+  }
+  const scope = globalThis as unknown as {
+    postMessage(m: unknown): void;
+    onmessage: ((e: MessageEvent) => void) | null;
+  };
+  // Messages that arrive before the handler is set wait here.
+  const early: unknown[] = [];
+  let handle: ((message: unknown) => void) | undefined;
+  scope.onmessage = (e) => handle ? handle(e.data) : early.push(e.data);
+  return {
+    post: (m) => scope.postMessage(m),
+    onMessage: (handler) => {
+      handle = handler;
+      for (const m of early.splice(0)) handler(m);
+    },
+  };
+}
