@@ -5,7 +5,8 @@
 const COMMENTS_AND_SPACE = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*/;
 const WRITES = /\b(?:INSERT|UPDATE|DELETE|REPLACE|UPSERT)\b/i;
 // String literals, quoted identifiers and comments, which may contain anything.
-const QUOTED = /'(?:[^']|'')*'|"(?:[^"]|"")*"|`(?:[^`]|``)*`|\[[^\]]*\]|--[^\n]*|\/\*[\s\S]*?\*\//g;
+export const QUOTED =
+  /'(?:[^']|'')*'|"(?:[^"]|"")*"|`(?:[^`]|``)*`|\[[^\]]*\]|--[^\n]*|\/\*[\s\S]*?\*\//g;
 const CONTROL = /(?:^|;)\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b/i;
 // A trigger's body (BEGIN … ; END): its statements end with "; END", which is not a COMMIT.
 const TRIGGER_BODY =

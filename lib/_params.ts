@@ -1,22 +1,80 @@
 // Checks and normalises parameters on the calling thread, so that every driver binds the same
-// values and a bad value rejects its own call only.
+// values, refuses the same mistakes, and a bad value rejects its own call only.
 
 import type { BindParams, BindValue } from "./driver.ts";
+import { QUOTED } from "./_classify.ts";
 
 const EMPTY: BindParams = Object.freeze([]);
 const INT64_MAX = 9223372036854775807n;
 const INT64_MIN = -9223372036854775808n;
 
-/** The parameters of one statement, checked: `TypeError`/`RangeError` for what cannot be bound. */
-export function bindParams(params: unknown): BindParams {
-  if (params === undefined || params === null) return EMPTY;
+/** The parameters a statement takes: how many in all, and the named ones (`:a`, `$a`, `@a`). */
+interface Shape {
+  count: number;
+  named: string[];
+  positional: boolean;
+}
+const shapes = new Map<string, Shape>();
+const PARAMETER = /\?(\d*)|(?<![\w$])[:@$]([A-Za-z_][\w$]*)/g;
+
+/** Parameters of `sql`, numbered as SQLite numbers them (cached per SQL text, bounded). */
+function shapeOf(sql: string): Shape {
+  let shape = shapes.get(sql);
+  if (shape) return shape;
+  let count = 0;
+  const seen = new Set<string>();
+  const named: string[] = [];
+  let positional = false;
+  for (const m of sql.replace(QUOTED, " ").matchAll(PARAMETER)) {
+    if (m[2] !== undefined) {
+      if (seen.has(m[0])) continue;
+      seen.add(m[0]);
+      named.push(m[2]);
+      count++;
+    } else {
+      positional = true;
+      count = m[1] ? Math.max(count, Number(m[1])) : count + 1;
+    }
+  }
+  shape = { count, named, positional };
+  if (shapes.size >= 1000) shapes.clear();
+  shapes.set(sql, shape);
+  return shape;
+}
+
+/**
+ * The parameters of one statement, checked against the SQL: `TypeError` for a value that cannot
+ * be bound or a container that is neither an array nor a plain object, `RangeError` for a wrong
+ * number of positional values, a missing named one, or an integer beyond 64 bits. Extra named
+ * keys are ignored.
+ */
+export function bindParams(sql: string, params: unknown): BindParams {
+  const shape = shapeOf(sql);
+  if (params === undefined || params === null) {
+    if (shape.count > 0) {
+      throw new RangeError(`The statement takes ${shape.count} parameter(s) and none were given`);
+    }
+    return EMPTY;
+  }
   try {
-    if (Array.isArray(params)) return params.map((v, i) => bindValue(v, `parameter ${i + 1}`));
+    if (Array.isArray(params)) {
+      if (params.length !== shape.count) {
+        throw new RangeError(
+          `The statement takes ${shape.count} parameter(s) and ${params.length} were given`,
+        );
+      }
+      return params.map((v, i) => bindValue(v, `parameter ${i + 1}`));
+    }
     const proto = typeof params === "object" ? Object.getPrototypeOf(params) : undefined;
     if (proto === Object.prototype || proto === null) {
+      if (shape.positional) {
+        throw new RangeError("The statement has positional parameters (?): pass an array");
+      }
+      const given = params as Record<string, unknown>;
       const named: Record<string, BindValue> = {};
-      for (const key of Object.keys(params as object)) {
-        named[key] = bindValue((params as Record<string, unknown>)[key], `parameter "${key}"`);
+      for (const key of shape.named) {
+        if (!(key in given)) throw new RangeError(`Missing named parameter "${key}"`);
+        named[key] = bindValue(given[key], `parameter "${key}"`);
       }
       return named;
     }
@@ -26,9 +84,7 @@ export function bindParams(params: unknown): BindParams {
       cause: error,
     });
   }
-  throw new TypeError(
-    `Parameters must be an array or a plain object, not ${describe(params)}`,
-  );
+  throw new TypeError(`Parameters must be an array or a plain object, not ${describe(params)}`);
 }
 
 function bindValue(value: unknown, where: string): BindValue {
@@ -47,6 +103,12 @@ function bindValue(value: unknown, where: string): BindValue {
       return value;
     case "object":
       if (value === null) return null;
+      if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
+        const buffer = value instanceof ArrayBuffer ? value : value.buffer;
+        if ((buffer as ArrayBuffer & { detached?: boolean }).detached) {
+          throw new TypeError(`Cannot bind ${where}: its ArrayBuffer is detached`);
+        }
+      }
       if (value instanceof Uint8Array) {
         // Exact bytes, in a buffer of their own: a view's neighbours are never sent, the caller's
         // buffer is never detached, and Buffer subclasses arrive as plain Uint8Array.

@@ -1,14 +1,7 @@
-// The main thread's side of one worker: the start-up handshake, request ids, the pending map,
-// one postMessage per tick carrying every request of that tick, and the end of the worker.
+// The main thread's side of one worker: the start-up handshake, the pending map, one
+// postMessage per tick carrying every request of that tick, and the end of the worker.
 
-import type {
-  Answer,
-  FromWorker,
-  ReadRequest,
-  ToReader,
-  ToWriter,
-  WriteRequest,
-} from "./protocol.ts";
+import type { FromWorker, ReadRequest, ToReader, ToWriter, WriteRequest } from "./protocol.ts";
 import { spawnWorker, type WorkerLink } from "./_worker_host.ts";
 import { fromErrorData, WorkerError } from "./errors.ts";
 
@@ -21,22 +14,23 @@ export interface Pending {
 }
 
 type Role = "writer" | "reader";
+type AnswersMessage = Extract<FromWorker, { t: "answers" }>;
 
 export class WorkerClient<Req extends WriteRequest | ReadRequest> {
   readonly role: Role;
   #link!: WorkerLink;
+  #state: "starting" | "ready" | "closing" | "dead" = "starting";
   #pending = new Map<number, Pending>();
   #outbox: Req[] = [];
   #cancels: number[] = [];
   #scheduled = false;
-  #alive = true;
   #onDeath: (reason: string) => void;
-  #onAnswers: (answers: Answer[], commits: number) => void;
+  #onAnswers: (message: AnswersMessage) => void;
   #waiter?: { resolve(m: FromWorker): void; reject(e: Error): void };
 
   private constructor(
     role: Role,
-    onAnswers: (answers: Answer[], commits: number) => void,
+    onAnswers: (message: AnswersMessage) => void,
     onDeath: (reason: string) => void,
   ) {
     this.role = role;
@@ -44,11 +38,15 @@ export class WorkerClient<Req extends WriteRequest | ReadRequest> {
     this.#onDeath = onDeath;
   }
 
-  /** Starts the worker and resolves once its connection is open (rejects with the reason if not). */
+  /**
+   * Starts the worker and resolves once its connection is open; rejects with the reason if not.
+   * `onDeath` is called when a worker that was ready stops unexpectedly (not during start-up,
+   * not when closed).
+   */
   static async start<R extends WriteRequest | ReadRequest>(
     role: Role,
     init: ToWriter | ToReader,
-    onAnswers: (answers: Answer[], commits: number) => void,
+    onAnswers: (message: AnswersMessage) => void,
     onDeath: (reason: string) => void,
   ): Promise<WorkerClient<R>> {
     const client = new WorkerClient<R>(role, onAnswers, onDeath);
@@ -63,16 +61,21 @@ export class WorkerClient<Req extends WriteRequest | ReadRequest> {
     );
     client.#link.post(init);
     const reply = await client.#next();
-    if (reply.t === "failed") {
-      client.#alive = false;
+    if (reply.t !== "ready") {
+      client.#state = "dead";
       client.#link.terminate();
-      throw fromErrorData(reply.error);
+      throw reply.t === "failed"
+        ? fromErrorData(reply.error)
+        : new WorkerError(`The ${role} worker answered ${reply.t} instead of ready`);
     }
+    client.#state = "ready";
+    client.#link.hold(false); // idle: an open database alone does not keep the process alive
     return client;
   }
 
+  /** Whether the worker takes requests. */
   get alive(): boolean {
-    return this.#alive;
+    return this.#state === "ready";
   }
 
   /** Requests sent (or about to be) and not answered yet. */
@@ -82,7 +85,7 @@ export class WorkerClient<Req extends WriteRequest | ReadRequest> {
 
   /** Sends a request with the next flush (one message per tick). */
   send(req: Req, pending: Pending): void {
-    if (!this.#alive) {
+    if (this.#state !== "ready") {
       pending.reject(new WorkerError(`The ${this.role} worker has stopped`));
       return;
     }
@@ -107,11 +110,6 @@ export class WorkerClient<Req extends WriteRequest | ReadRequest> {
     this.#schedule();
   }
 
-  /** Forgets a pending request (its answer, if one comes, is ignored). */
-  forget(id: number): void {
-    this.#settled(id);
-  }
-
   #schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
@@ -120,11 +118,11 @@ export class WorkerClient<Req extends WriteRequest | ReadRequest> {
 
   #flush(): void {
     this.#scheduled = false;
-    if (!this.#alive) return;
+    if (this.#state !== "ready") return;
     if (this.#outbox.length) {
       const reqs = this.#outbox;
       this.#outbox = [];
-      this.#link.post(this.role === "writer" ? { t: "write", reqs } : { t: "read", reqs });
+      this.#post(reqs);
     }
     if (this.#cancels.length) {
       this.#link.post({ t: "cancel", ids: this.#cancels });
@@ -132,8 +130,34 @@ export class WorkerClient<Req extends WriteRequest | ReadRequest> {
     }
   }
 
+  /**
+   * Posts requests in one message. Should one of them not survive `postMessage` (a value that
+   * cannot be cloned), they go one by one instead and only that one is rejected.
+   */
+  #post(reqs: Req[]): void {
+    const message = (r: Req[]) =>
+      this.role === "writer" ? { t: "write", reqs: r } : { t: "read", reqs: r };
+    try {
+      this.#link.post(message(reqs));
+    } catch {
+      for (const req of reqs) {
+        try {
+          this.#link.post(message([req]));
+        } catch (error) {
+          const p = this.#pending.get(req.id);
+          this.#settled(req.id);
+          p?.reject(
+            new TypeError(`A parameter cannot be sent to the worker: ${(error as Error).message}`),
+          );
+        }
+      }
+    }
+  }
+
   #settled(id: number): void {
-    if (this.#pending.delete(id) && this.#pending.size === 0 && this.#alive) this.#link.hold(false);
+    if (this.#pending.delete(id) && this.#pending.size === 0 && this.#state === "ready") {
+      this.#link.hold(false);
+    }
   }
 
   #receive(msg: FromWorker): void {
@@ -151,7 +175,7 @@ export class WorkerClient<Req extends WriteRequest | ReadRequest> {
       else if (a.error) p.reject(fromErrorData(a.error));
       else p.resolve(a.value);
     }
-    this.#onAnswers(msg.answers, msg.commits ?? 0);
+    this.#onAnswers(msg);
   }
 
   /** The next control message (ready, failed, closed); keeps the process alive until it comes. */
@@ -159,23 +183,20 @@ export class WorkerClient<Req extends WriteRequest | ReadRequest> {
     this.#link.hold(true);
     return new Promise<FromWorker>((resolve, reject) => {
       this.#waiter = { resolve, reject };
-    }).finally(() => {
-      if (this.#alive && this.#pending.size === 0) this.#link.hold(false);
     });
   }
 
+  /** The worker stopped: everything it held is rejected, whatever the state. */
   #died(reason: string): void {
-    if (!this.#alive) {
-      this.#waiter?.reject(new WorkerError(`The ${this.role} worker stopped: ${reason}`));
-      return;
-    }
-    this.#alive = false;
+    const wasReady = this.#state === "ready";
+    this.#state = "dead";
     this.#waiter?.reject(new WorkerError(`The ${this.role} worker stopped: ${reason}`));
     this.#waiter = undefined;
     const unsent = new Set(this.#outbox.map((r) => r.id));
     const held = [...this.#pending];
     this.#pending.clear();
     this.#outbox = [];
+    this.#cancels = [];
     for (const [id, p] of held) {
       const mayHaveApplied = this.role === "writer" && !unsent.has(id);
       p.reject(
@@ -186,7 +207,7 @@ export class WorkerClient<Req extends WriteRequest | ReadRequest> {
         ),
       );
     }
-    this.#onDeath(reason);
+    if (wasReady) this.#onDeath(reason);
   }
 
   /** Stops the worker at once (as a crash would); every request it held is rejected. */
@@ -196,14 +217,14 @@ export class WorkerClient<Req extends WriteRequest | ReadRequest> {
 
   /** Asks the worker to close its connection, then ends it. Resolves even if it already died. */
   async close(): Promise<void> {
-    if (!this.#alive) return;
+    if (this.#state !== "ready") return;
     this.#flush();
+    this.#state = "closing";
     const reply = this.#next();
     this.#link.post({ t: "close" });
     try {
       await reply;
     } catch { /* it died while closing: nothing is left to close */ }
-    this.#alive = false;
-    this.#link.terminate();
+    this.#link.terminate(); // rejects anything still held, as for any other stop
   }
 }

@@ -160,7 +160,7 @@ export class Database implements AsyncDisposable {
    */
   run(sql: string, params?: Params, opts?: CallOptions): Promise<RunResult> {
     return this.#call(() =>
-      this.#write({ kind: "run", sql, params: bindParams(params) }, opts)
+      this.#write({ kind: "run", sql, params: bindParams(sql, params) }, opts)
     ) as Promise<
       RunResult
     >;
@@ -203,9 +203,10 @@ export class Database implements AsyncDisposable {
 
   #query(kind: "get" | "all", sql: string, params?: Params, opts?: CallOptions): Promise<unknown> {
     return this.#call(() => {
-      const bound = bindParams(params);
+      const bound = bindParams(sql, params);
       if (!isRead(sql)) return this.#write({ kind, sql, params: bound }, opts);
-      if (this.#closing) throw new ClosedError();
+      // A transaction accepted before close() may still read while it finishes.
+      if (this.#closing && !this.#writer.inOwnTransaction()) throw new ClosedError();
       const signal = opts?.signal;
       if (!signal) return this.#readers.read(kind, sql, bound);
       signal.throwIfAborted();
@@ -253,7 +254,12 @@ export class Database implements AsyncDisposable {
       if (!Array.isArray(statements)) {
         throw new TypeError("batch() takes an array of { sql, params }");
       }
-      const stmts = statements.map((s) => ({ sql: String(s.sql), params: bindParams(s.params) }));
+      const stmts = statements.map((s) => {
+        if (typeof s?.sql !== "string") {
+          throw new TypeError("Each batch statement needs sql: string");
+        }
+        return { sql: s.sql, params: bindParams(s.sql, s.params) };
+      });
       return this.#write({ kind: "batch", stmts });
     }) as Promise<RunResult[]>;
   }
@@ -283,11 +289,17 @@ export class Database implements AsyncDisposable {
     if (typeof fn !== "function") {
       return Promise.reject(new TypeError("transaction() takes a function"));
     }
+    let timeout = this.#timeout;
+    try {
+      if (opts?.timeout !== undefined) timeout = integerOption("timeout", opts.timeout, 1);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.#writer.transaction(
       (raw) => {
         const checked = (sql: string, params?: Params) => {
           refuseTransactionControl(sql);
-          return bindParams(params);
+          return bindParams(sql, params);
         };
         const tx: Transaction = {
           run: (sql, params) =>
@@ -300,7 +312,7 @@ export class Database implements AsyncDisposable {
         };
         return fn(tx);
       },
-      opts?.timeout ?? this.#timeout,
+      timeout,
       opts?.signal,
     );
   }
@@ -426,20 +438,37 @@ function filePath(path: string | URL): string {
   return `${cwd}/${p}`;
 }
 
+/** Pragmas the single writer pattern depends on, and what to use instead. */
+const RESERVED_PRAGMAS: Record<string, string> = {
+  journal_mode: "the database is always in WAL mode",
+  query_only: "readers are query-only and the writer is not",
+  synchronous: 'use the durability option ("normal" or "full")',
+  busy_timeout: "use the busyTimeout option",
+  locking_mode: "exclusive locking would shut the readers out",
+};
+
+/** Timers and SQLite take a 32-bit signed number of milliseconds. */
+const MAX_MS = 2 ** 31 - 1;
+
+/** Checks an integer option: `TypeError` if it is not one, `RangeError` out of [min, 2^31 - 1]. */
+function integerOption(name: string, value: unknown, min: number): number {
+  if (typeof value !== "number" || !Number.isInteger(value)) {
+    throw new TypeError(`Option ${name} must be an integer, got ${String(value)}`);
+  }
+  if (value < min || value > MAX_MS) {
+    throw new RangeError(`Option ${name} must be from ${min} to ${MAX_MS}, got ${value}`);
+  }
+  return value;
+}
+
 function checkOptions(
   options: OpenOptions,
 ): Required<Omit<OpenOptions, "pragmas">> & { pragmas: string[] } {
   if (typeof options !== "object" || options === null) {
     throw new TypeError("Options must be an object");
   }
-  const int = (name: keyof OpenOptions, value: unknown, fallback: number, min: number): number => {
-    if (value === undefined) return fallback;
-    if (typeof value !== "number" || !Number.isInteger(value)) {
-      throw new TypeError(`Option ${name} must be an integer, got ${String(value)}`);
-    }
-    if (value < min) throw new RangeError(`Option ${name} must be at least ${min}, got ${value}`);
-    return value;
-  };
+  const int = (name: keyof OpenOptions, value: unknown, fallback: number, min: number): number =>
+    value === undefined ? fallback : integerOption(name, value, min);
   const driver = options.driver ?? (isBun ? "bun:sqlite" : "node:sqlite");
   if (!["bun:sqlite", "node:sqlite", "@db/sqlite"].includes(driver)) {
     throw new TypeError(
@@ -454,6 +483,8 @@ function checkOptions(
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
       throw new TypeError(`Invalid pragma name "${name}"`);
     }
+    const reserved = RESERVED_PRAGMAS[name.toLowerCase()];
+    if (reserved) throw new TypeError(`Pragma ${name} is set by walpool: ${reserved}`);
     if (typeof value === "boolean") return `${name} = ${value ? "ON" : "OFF"}`;
     if (typeof value === "number" && Number.isFinite(value)) return `${name} = ${value}`;
     if (typeof value === "string") return `${name} = '${value.replaceAll("'", "''")}'`;

@@ -73,9 +73,12 @@ export type ToReader =
   | { t: "read"; reqs: ReadRequest[] }
   | { t: "close" };
 
-/** Any worker → main thread. `commits` counts the transactions committed for these answers. */
+/**
+ * Any worker → main thread. For grouped writes, `commits` counts the transactions committed for
+ * these answers and `largest` is the most requests one of them carried.
+ */
 export type FromWorker =
   | { t: "ready" }
   | { t: "failed"; error: ErrorData }
-  | { t: "answers"; answers: Answer[]; commits?: number }
+  | { t: "answers"; answers: Answer[]; commits?: number; largest?: number }
   | { t: "closed" };

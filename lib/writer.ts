@@ -87,7 +87,7 @@ export class Writer {
     this.#client = await WorkerClient.start<WriteRequest>(
       "writer",
       { t: "init", config: this.#config, maxBatch: this.#maxBatch },
-      (answers, commits) => this.#answered(answers, commits),
+      (message) => this.#answered(message),
       () => this.#died(),
     );
   }
@@ -107,10 +107,15 @@ export class Writer {
     return this.#client;
   }
 
+  /** Whether the caller runs inside an open transaction callback of this writer. */
+  inOwnTransaction(): boolean {
+    const scope = inTransaction.getStore();
+    return scope?.writer === this && scope.open;
+  }
+
   /** Queues a write in call order; resolves with its result after the commit that holds it. */
   request(body: WriteBody | { kind: "begin" }, signal?: AbortSignal): Promise<unknown> {
-    const scope = inTransaction.getStore();
-    if (scope?.writer === this && scope.open) {
+    if (this.inOwnTransaction()) {
       return Promise.reject(
         new Error(
           "A write through the database was made inside its own transaction() callback; it " +
@@ -185,11 +190,11 @@ export class Writer {
     return new Promise((resolve, reject) => client.send(req, { resolve, reject }));
   }
 
-  #answered(answers: Answer[], commits: number): void {
-    if (commits === 0) return;
-    this.counters.commits += commits;
-    this.counters.committed += answers.length;
-    if (answers.length > this.counters.largestCommit) this.counters.largestCommit = answers.length;
+  #answered(message: { answers: Answer[]; commits?: number; largest?: number }): void {
+    if (message.commits === undefined) return; // answers of an interactive transaction
+    this.counters.commits += message.commits;
+    for (const a of message.answers) if (!a.error && !a.cancelled) this.counters.committed++;
+    this.counters.largestCommit = Math.max(this.counters.largestCommit, message.largest ?? 0);
   }
 
   /** Runs `fn` in an interactive transaction; see `Database.transaction`. */
@@ -240,6 +245,7 @@ export class Writer {
     expired.catch(() => {});
     try {
       const value = await Promise.race([inTransaction.run(scope, () => fn(tx)), expired]);
+      clearTimeout(timer);
       await end("commit", "it was committed");
       return value;
     } catch (error) {

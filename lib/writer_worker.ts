@@ -95,7 +95,11 @@ async function loop(): Promise<void> {
         if (start(req)) port.post({ t: "answers", answers: [control(req)] });
       }
     }
-    if (group.length) port.post({ t: "answers", answers: commitGroup(group), commits: 1 });
+    if (group.length) {
+      const answers = commitGroup(group);
+      port.post({ t: "answers", answers, commits: tally.commits, largest: tally.largest });
+      tally.commits = tally.largest = 0;
+    }
   }
 }
 
@@ -106,40 +110,60 @@ function isGroupable(req: WriteRequest): boolean {
 
 // --- group commit -------------------------------------------------------------------------
 
+/** Commits made and the most requests one of them carried, since the last answers message. */
+const tally = { commits: 0, largest: 0 };
+
 /**
  * Commits `reqs` as one transaction and returns one answer each, in order. A request that fails
  * fails alone. If SQLite rolled the whole transaction back (RAISE(ROLLBACK), ON CONFLICT
- * ROLLBACK, SQLITE_FULL, …), the others are replayed without it; if COMMIT fails, each is
+ * ROLLBACK, SQLITE_FULL, …), the requests before it are replayed and committed, and the rest
+ * go on in a new transaction: each request runs at most twice. If COMMIT fails, each request is
  * retried in a transaction of its own, so nothing is reported done that was not committed.
  */
 function commitGroup(reqs: WriteRequest[]): Answer[] {
+  const answers: Answer[] = [];
+  let rest = reqs;
+  while (rest.length) {
+    const { done, failedAt } = runInTransaction(rest);
+    if (failedAt < 0) return answers.concat(done);
+    // done[failedAt] is the failure; the ones before it were undone with it.
+    answers.push(...commitGroup(rest.slice(0, failedAt)), done[failedAt]);
+    rest = rest.slice(failedAt + 1);
+  }
+  return answers;
+}
+
+/**
+ * Runs `reqs` in one transaction and commits it. `failedAt` is the index of a request whose
+ * failure made SQLite roll the whole transaction back (then nothing was committed and `done`
+ * ends with that failure), or -1 when every answer in `done` is final.
+ */
+function runInTransaction(reqs: WriteRequest[]): { done: Answer[]; failedAt: number } {
   try {
     conn.exec("BEGIN IMMEDIATE");
   } catch (error) {
-    return reqs.map((r) => fail(r, error));
+    return { done: reqs.map((r) => fail(r, error)), failedAt: -1 };
   }
-  const answers: Answer[] = [];
+  const done: Answer[] = [];
+  let applied = 0;
   for (let i = 0; i < reqs.length; i++) {
     try {
-      answers.push({ id: reqs[i].id, value: execute(reqs[i]) });
+      done.push({ id: reqs[i].id, value: execute(reqs[i]) });
+      applied++;
     } catch (error) {
-      answers.push(fail(reqs[i], error));
-      if (!conn.inTransaction()) {
-        // Everything before this request was undone too: replay the rest without it.
-        const others = reqs.filter((_, j) => j !== i);
-        const replayed = others.length ? commitGroup(others) : [];
-        const byId = new Map(replayed.map((a) => [a.id, a]));
-        return reqs.map((r, j) => j === i ? answers[i] : byId.get(r.id)!);
-      }
+      done.push(fail(reqs[i], error));
+      if (!conn.inTransaction()) return { done, failedAt: i };
     }
   }
   try {
     conn.exec("COMMIT");
-    return answers;
+    tally.commits++;
+    tally.largest = Math.max(tally.largest, applied);
+    return { done, failedAt: -1 };
   } catch (error) {
     if (conn.inTransaction()) rollbackQuietly();
-    if (reqs.length === 1) return [fail(reqs[0], error)];
-    return reqs.flatMap((r) => commitGroup([r]));
+    if (reqs.length === 1) return { done: [fail(reqs[0], error)], failedAt: -1 };
+    return { done: reqs.flatMap((r) => commitGroup([r])), failedAt: -1 };
   }
 }
 

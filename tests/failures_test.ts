@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { open, SqliteError, WorkerError } from "../mod.ts";
 import { internals } from "../lib/database.ts";
-import { runtimeCommand, settle, tempPath } from "./_helpers.ts";
+import { runtime, runtimeCommand, settle, tempPath } from "./_helpers.ts";
 
 /** Starts the lock holder; resolves once it holds the write lock, with a promise of its exit. */
 function holdLock(path: string, ms: number): Promise<{ exited: Promise<string> }> {
@@ -31,6 +31,23 @@ const count = async (db: { get<T>(sql: string): Promise<T | undefined> }) =>
   (await db.get<{ n: number }>("SELECT count(*) AS n FROM t"))!.n;
 
 describe("failures", () => {
+  it("an open database does not keep the process alive; what was written is there", {
+    skip: runtime === "deno" ? "Deno's Web Workers cannot be unreferenced (README, Limits)" : false,
+  }, async () => {
+    const path = tempPath();
+    const script = fileURLToPath(new URL("./_no_close.ts", import.meta.url));
+    const [cmd, args] = runtimeCommand(script, path);
+    const child = spawn(cmd, [...args], { stdio: ["ignore", "pipe", "inherit"], timeout: 20_000 });
+    let out = "";
+    child.stdout!.on("data", (chunk) => (out += chunk));
+    const code = await new Promise((resolve) => child.on("close", resolve));
+    assert.equal(code, 0, "the child exited by itself");
+    assert.match(out, /wrote/);
+    const db = await open(path);
+    assert.deepEqual(await db.all("SELECT v FROM t"), [{ v: 1 }]);
+    await db.close();
+  });
+
   it("a writer terminated mid-burst rejects what it held with WorkerError; queued writes go on", async () => {
     const db = await open(tempPath(), { maxQueue: 1000, maxBatch: 250 });
     await db.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v)");

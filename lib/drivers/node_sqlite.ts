@@ -31,7 +31,14 @@ function statement(stmt: StatementSync, safeIntegers: boolean): DriverStatement 
   stmt.setReadBigInts(safeIntegers);
   return {
     run(p) {
-      const r = stmt.run(...args(p));
+      // lastInsertRowid is read as a bigint, so that one beyond 2^53 is never rounded.
+      if (!safeIntegers) stmt.setReadBigInts(true);
+      let r;
+      try {
+        r = stmt.run(...args(p));
+      } finally {
+        if (!safeIntegers) stmt.setReadBigInts(false);
+      }
       return {
         changes: Number(r.changes),
         lastInsertRowid: rowid(r.lastInsertRowid, safeIntegers),
