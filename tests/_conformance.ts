@@ -7,6 +7,20 @@ import type { DriverName } from "../lib/driver.ts";
 import { existsSync } from "node:fs";
 import { settle, tempPath } from "./_helpers.ts";
 
+/** Opens a transaction that holds the writer; `release()` ends it and resolves when it has. */
+async function holdWriter(db: Database): Promise<{ release(): Promise<void> }> {
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  let began!: () => void;
+  const begun = new Promise<void>((r) => (began = r));
+  const done = db.transaction(async () => {
+    began();
+    await gate;
+  });
+  await begun;
+  return { release: () => (open(), done) };
+}
+
 export function conformance(driver: DriverName, skip: true | string): void {
   const opts = (more: OpenOptions = {}): OpenOptions => ({ driver, ...more });
   const fresh = async (more: OpenOptions = {}): Promise<Database> => {
@@ -641,15 +655,7 @@ export function conformance(driver: DriverName, skip: true | string): void {
           /already/,
         );
         // Queue behind an open transaction, then abort while it waits.
-        let release!: () => void;
-        const gate = new Promise<void>((r) => (release = r));
-        let began!: () => void;
-        const begun = new Promise<void>((r) => (began = r));
-        const tx = db.transaction(async () => {
-          began();
-          await gate;
-        });
-        await begun;
+        const tx = await holdWriter(db);
         const controller = new AbortController();
         const aborted = db.run("INSERT INTO t(v) VALUES ('aborted')", [], {
           signal: controller.signal,
@@ -657,8 +663,7 @@ export function conformance(driver: DriverName, skip: true | string): void {
           .catch((e) => e);
         const kept = db.run("INSERT INTO t(v) VALUES ('kept')");
         controller.abort(new Error("stop"));
-        release();
-        await tx;
+        await tx.release();
         assert.match(String(await aborted), /stop/);
         await kept;
         assert.deepEqual(await db.all("SELECT v FROM t"), [{ v: "kept" }]);
@@ -666,15 +671,7 @@ export function conformance(driver: DriverName, skip: true | string): void {
 
       it("never begins a transaction aborted while it waits for the writer", async () => {
         const db = use(await fresh());
-        let release!: () => void;
-        const gate = new Promise<void>((r) => (release = r));
-        let began!: () => void;
-        const begun = new Promise<void>((r) => (began = r));
-        const first = db.transaction(async () => {
-          began();
-          await gate;
-        });
-        await begun;
+        const first = await holdWriter(db);
         const controller = new AbortController();
         let ran = false;
         const second = db.transaction(async (tx) => {
@@ -682,8 +679,7 @@ export function conformance(driver: DriverName, skip: true | string): void {
           await tx.run("INSERT INTO t(v) VALUES ('never')");
         }, { signal: controller.signal }).catch((e) => e);
         controller.abort(new Error("no longer needed"));
-        release();
-        await first;
+        await first.release();
         assert.match(String(await second), /no longer needed/);
         assert.equal(ran, false);
         assert.deepEqual(await db.all("SELECT * FROM t"), []);
