@@ -3,7 +3,8 @@
 
 /** One side of a worker channel. */
 export interface Port {
-  post(message: unknown): void;
+  /** Sends `message`; the buffers in `transfer` move to the other side (no copy). */
+  post(message: unknown, transfer?: ArrayBuffer[]): void;
   onMessage(handler: (message: unknown) => void): void;
 }
 
@@ -16,12 +17,12 @@ const isNode = !("Deno" in globalThis) && !("Bun" in globalThis);
 
 interface NodeThreads {
   Worker: new (url: URL) => {
-    postMessage(m: unknown): void;
+    postMessage(m: unknown, transfer?: ArrayBuffer[]): void;
     on(event: string, handler: (value: unknown) => void): void;
     terminate(): Promise<number>;
   };
   parentPort: {
-    postMessage(m: unknown): void;
+    postMessage(m: unknown, transfer?: ArrayBuffer[]): void;
     on(event: "message", handler: (m: unknown) => void): void;
   } | null;
 }
@@ -34,7 +35,7 @@ export async function startWorker(url: URL): Promise<BenchWorker> {
     const worker = new (await nodeThreads()).Worker(url);
     worker.on("error", (e) => console.error("worker error:", e));
     return {
-      post: (m) => worker.postMessage(m),
+      post: (m, transfer) => worker.postMessage(m, transfer),
       onMessage: (handler) => worker.on("message", handler),
       terminate: () => void worker.terminate(),
     };
@@ -42,7 +43,7 @@ export async function startWorker(url: URL): Promise<BenchWorker> {
   const worker = new Worker(url, { type: "module" });
   worker.onerror = (e) => console.error("worker error:", e.message);
   return {
-    post: (m) => worker.postMessage(m),
+    post: (m, transfer) => worker.postMessage(m, { transfer: transfer ?? [] }),
     onMessage: (handler) => worker.onmessage = (e) => handler(e.data),
     terminate: () => worker.terminate(),
   };
@@ -53,12 +54,12 @@ export async function parentPort(): Promise<Port> {
   if (isNode) {
     const port = (await nodeThreads()).parentPort!;
     return {
-      post: (m) => port.postMessage(m),
+      post: (m, transfer) => port.postMessage(m, transfer),
       onMessage: (handler) => port.on("message", handler),
     };
   }
   const scope = globalThis as unknown as {
-    postMessage(m: unknown): void;
+    postMessage(m: unknown, options?: { transfer: ArrayBuffer[] }): void;
     onmessage: ((e: MessageEvent) => void) | null;
   };
   // Messages that arrive before the handler is set wait here.
@@ -66,7 +67,7 @@ export async function parentPort(): Promise<Port> {
   let handle: ((message: unknown) => void) | undefined;
   scope.onmessage = (e) => handle ? handle(e.data) : early.push(e.data);
   return {
-    post: (m) => scope.postMessage(m),
+    post: (m, transfer) => scope.postMessage(m, { transfer: transfer ?? [] }),
     onMessage: (handler) => {
       handle = handler;
       for (const m of early.splice(0)) handler(m);

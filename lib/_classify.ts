@@ -12,8 +12,21 @@ const CONTROL = /(?:^|;)\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b/i;
 const TRIGGER_BODY =
   /\bCREATE\s+(?:TEMP\s+|TEMPORARY\s+)?TRIGGER\b[\s\S]*?\bBEGIN\b[\s\S]*?;\s*END\b/gi;
 
+/** Verdicts of `isRead` by SQL text (bounded). */
+const reads = new Map<string, boolean>();
+
 /** `true` when `sql` is a read that a read-only connection can carry out. */
 export function isRead(sql: string): boolean {
+  let verdict = reads.get(sql);
+  if (verdict === undefined) {
+    verdict = classify(sql);
+    if (reads.size >= 1000) reads.clear();
+    reads.set(sql, verdict);
+  }
+  return verdict;
+}
+
+function classify(sql: string): boolean {
   const text = sql.replace(COMMENTS_AND_SPACE, "");
   const keyword = /^[A-Za-z]+/.exec(text)?.[0].toUpperCase();
   switch (keyword) {

@@ -1,7 +1,7 @@
 // A reader: one read-only (query_only) connection in its own worker. Each message carries the
 // reads of one tick; they run in order and are answered in one message.
 
-import type { ToReader } from "./protocol.ts";
+import { decodeRequests, encodeAnswers, type ReadRequest, type ToReader } from "./protocol.ts";
 import { answerReads, Connection } from "./_connection.ts";
 import { parentPort } from "./_worker_host.ts";
 import { toErrorData } from "./errors.ts";
@@ -19,7 +19,10 @@ port.onMessage((message) => {
       }, (error) => port.post({ t: "failed", error: toErrorData(error) }));
       break;
     case "read":
-      port.post({ t: "answers", answers: answerReads(conn!, msg.reqs) });
+      port.post({
+        t: "answers",
+        batch: encodeAnswers(answerReads(conn!, decodeRequests<ReadRequest>(msg.batch))),
+      });
       break;
     case "close":
       conn?.close();

@@ -3,9 +3,9 @@
 // started again if it dies.
 
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { Answer, ConnectionConfig, Statement, WriteRequest } from "./protocol.ts";
+import type { AnswerBatch, ConnectionConfig, Statement, WriteRequest } from "./protocol.ts";
 import type { BindParams } from "./driver.ts";
-import { WorkerClient } from "./_worker_client.ts";
+import { type Pending, WorkerClient } from "./_worker_client.ts";
 import { Fifo } from "./_fifo.ts";
 import { ClosedError, WorkerError } from "./errors.ts";
 
@@ -23,11 +23,58 @@ export interface TxStatements {
   exec(sql: string): Promise<unknown>;
 }
 
-interface Entry {
-  req: WriteRequest;
-  resolve(value: unknown): void;
-  reject(error: Error): void;
-  signal?: AbortSignal;
+/** One write call: queued in call order, then sent. It is its own `Pending`, so a call costs one object. */
+class WriteCall implements Pending {
+  readonly req: WriteRequest;
+  readonly signal?: AbortSignal;
+  #writer: Writer;
+  #resolve: (value: unknown) => void;
+  #reject: (error: Error) => void;
+  #onAbort?: () => void;
+
+  constructor(
+    writer: Writer,
+    req: WriteRequest,
+    resolve: (value: unknown) => void,
+    reject: (error: Error) => void,
+    signal?: AbortSignal,
+  ) {
+    this.#writer = writer;
+    this.req = req;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    if (signal) {
+      this.signal = signal;
+      this.#onAbort = () => writer.abort(this);
+      signal.addEventListener("abort", this.#onAbort, { once: true });
+    }
+  }
+
+  resolve(value: unknown): void {
+    this.#writer.answered(this, "done");
+    this.#end();
+    this.#resolve(value);
+  }
+
+  reject(error: Error): void {
+    this.#writer.answered(this, "failed");
+    this.fail(error);
+  }
+
+  cancelled(): void {
+    this.#writer.answered(this, "cancelled");
+    this.fail(this.signal!.reason);
+  }
+
+  /** Rejects the caller (for a call that was never sent, or after `answered`). */
+  fail(error: unknown): void {
+    this.#end();
+    this.#reject(error as Error);
+  }
+
+  #end(): void {
+    if (this.#onAbort) this.signal!.removeEventListener("abort", this.#onAbort);
+  }
 }
 
 /** Counters kept by the writer. */
@@ -48,7 +95,7 @@ export class Writer {
   #config: ConnectionConfig;
   #maxBatch: number;
   #maxQueue: number;
-  #queue = new Fifo<Entry>();
+  #queue = new Fifo<WriteCall>();
   #sent = 0; // grouped requests sent to the worker and not answered
   #txOpen = false;
   #generation = 0; // counts writer workers: a transaction belongs to the one that began it
@@ -126,30 +173,31 @@ export class Writer {
     if (this.#broken) return Promise.reject(this.#broken);
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
-      const entry: Entry = {
-        req: { ...body, id: this.#nextId++ } as WriteRequest,
-        resolve,
-        reject,
-      };
-      if (signal) {
-        const onAbort = () => this.#abort(entry);
-        signal.addEventListener("abort", onAbort, { once: true });
-        entry.signal = signal;
-        entry.resolve = (v) => (signal.removeEventListener("abort", onAbort), resolve(v));
-        entry.reject = (e) => (signal.removeEventListener("abort", onAbort), reject(e));
-      }
-      this.#queue.push(entry);
+      // The body is a fresh object made by the caller: it becomes the request as it is.
+      const req = body as WriteRequest;
+      req.id = this.#nextId++;
+      this.#queue.push(new WriteCall(this, req, resolve, reject, signal));
       this.#pump();
     });
   }
 
-  #abort(entry: Entry): void {
-    if (this.#queue.remove(entry)) {
-      entry.reject(entry.signal!.reason);
+  /** An abort signal fired: a queued call ends here, a sent one is cancelled if still in time. */
+  abort(call: WriteCall): void {
+    if (this.#queue.remove(call)) {
+      call.fail(call.signal!.reason);
       this.#settle();
     } else {
-      this.#client.cancel(entry.req.id);
+      this.#client.cancel(call.req.id);
     }
+  }
+
+  /** A sent call was answered (or rejected because its worker stopped). */
+  answered(call: WriteCall, outcome: "done" | "failed" | "cancelled"): void {
+    this.#sent--;
+    if (outcome === "failed") this.counters.failures++;
+    if (outcome !== "done" && call.req.kind === "begin") this.#txOpen = false;
+    this.#pump();
+    this.#settle();
   }
 
   /** Sends queued requests while there is room and no transaction holds the writer. */
@@ -157,28 +205,10 @@ export class Writer {
     while (
       !this.#txOpen && this.#sent < this.#maxQueue && this.#queue.length && this.#client.alive
     ) {
-      const entry = this.#queue.shift()!;
+      const call = this.#queue.shift()!;
       this.#sent++;
-      if (entry.req.kind === "begin") this.#txOpen = true;
-      const done = () => {
-        this.#sent--;
-        this.#pump();
-        this.#settle();
-      };
-      this.#client.send(entry.req, {
-        resolve: (v) => (done(), entry.resolve(v)),
-        reject: (e) => {
-          this.counters.failures++;
-          if (entry.req.kind === "begin") this.#txOpen = false;
-          done();
-          entry.reject(e);
-        },
-        cancelled: () => {
-          if (entry.req.kind === "begin") this.#txOpen = false;
-          done();
-          entry.reject(entry.signal!.reason);
-        },
-      });
+      if (call.req.kind === "begin") this.#txOpen = true;
+      this.#client.send(call.req, call);
     }
   }
 
@@ -190,10 +220,11 @@ export class Writer {
     return new Promise((resolve, reject) => client.send(req, { resolve, reject }));
   }
 
-  #answered(message: { answers: Answer[]; commits?: number; largest?: number }): void {
+  #answered(message: { batch: AnswerBatch; commits?: number; largest?: number }): void {
     if (message.commits === undefined) return; // answers of an interactive transaction
+    const { ids, errors, cancelled } = message.batch;
     this.counters.commits += message.commits;
-    for (const a of message.answers) if (!a.error && !a.cancelled) this.counters.committed++;
+    this.counters.committed += ids.length - Object.keys(errors).length - cancelled.length;
     this.counters.largestCommit = Math.max(this.counters.largestCommit, message.largest ?? 0);
   }
 
@@ -287,7 +318,7 @@ export class Writer {
   }
 
   #failQueued(error: Error): void {
-    for (const entry of this.#queue.drain()) entry.reject(error);
+    for (const call of this.#queue.drain()) call.fail(error);
     this.#settle();
   }
 

@@ -2,7 +2,13 @@
 // the loop drains what is waiting (up to maxBatch requests), commits it as ONE transaction and
 // answers in ONE message. An interactive transaction holds the loop until it ends.
 
-import type { Answer, ToWriter, WriteRequest } from "./protocol.ts";
+import {
+  type Answer,
+  decodeRequests,
+  encodeAnswers,
+  type ToWriter,
+  type WriteRequest,
+} from "./protocol.ts";
 import { Connection } from "./_connection.ts";
 import { parentPort } from "./_worker_host.ts";
 import { SqliteError, toErrorData } from "./errors.ts";
@@ -32,11 +38,13 @@ port.onMessage((message) => {
         void loop();
       }, (error) => port.post({ t: "failed", error: toErrorData(error) }));
       break;
-    case "write":
-      for (const r of msg.reqs) notStarted.set(r.id, r);
+    case "write": {
+      const reqs = decodeRequests<WriteRequest>(msg.batch);
+      for (const r of reqs) notStarted.set(r.id, r);
       chunksWaiting++;
-      controller.enqueue(msg.reqs);
+      controller.enqueue(reqs);
       break;
+    }
     case "cancel": {
       const answers: Answer[] = [];
       for (const id of msg.ids) {
@@ -45,7 +53,7 @@ port.onMessage((message) => {
           answers.push({ id, cancelled: true });
         }
       }
-      if (answers.length) port.post({ t: "answers", answers });
+      if (answers.length) port.post({ t: "answers", batch: encodeAnswers(answers) });
       break;
     }
     case "close":
@@ -92,12 +100,17 @@ async function loop(): Promise<void> {
         break;
       } else {
         head++;
-        if (start(req)) port.post({ t: "answers", answers: [control(req)] });
+        if (start(req)) port.post({ t: "answers", batch: encodeAnswers([control(req)]) });
       }
     }
     if (group.length) {
       const answers = commitGroup(group);
-      port.post({ t: "answers", answers, commits: tally.commits, largest: tally.largest });
+      port.post({
+        t: "answers",
+        batch: encodeAnswers(answers),
+        commits: tally.commits,
+        largest: tally.largest,
+      });
       tally.commits = tally.largest = 0;
     }
   }
@@ -148,7 +161,7 @@ function runInTransaction(reqs: WriteRequest[]): { done: Answer[]; failedAt: num
   let applied = 0;
   for (let i = 0; i < reqs.length; i++) {
     try {
-      done.push({ id: reqs[i].id, value: execute(reqs[i]) });
+      done.push({ id: reqs[i].id, value: execute(reqs[i]), run: reqs[i].kind === "run" });
       applied++;
     } catch (error) {
       done.push(fail(reqs[i], error));

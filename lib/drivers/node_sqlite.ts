@@ -27,22 +27,20 @@ function args(p: BindParams): Args {
   return [named] as Args;
 }
 
-function statement(stmt: StatementSync, safeIntegers: boolean): DriverStatement {
+function statement(
+  stmt: StatementSync,
+  safeIntegers: boolean,
+  exactRowid: () => bigint,
+): DriverStatement {
   stmt.setReadBigInts(safeIntegers);
   return {
     run(p) {
-      // lastInsertRowid is read as a bigint, so that one beyond 2^53 is never rounded.
-      if (!safeIntegers) stmt.setReadBigInts(true);
-      let r;
-      try {
-        r = stmt.run(...args(p));
-      } finally {
-        if (!safeIntegers) stmt.setReadBigInts(false);
-      }
-      return {
-        changes: Number(r.changes),
-        lastInsertRowid: rowid(r.lastInsertRowid, safeIntegers),
-      };
+      const r = stmt.run(...args(p));
+      // Read as a number, a rowid beyond 2^53 would be rounded: read it again, exactly.
+      const id = typeof r.lastInsertRowid === "number" && !Number.isSafeInteger(r.lastInsertRowid)
+        ? exactRowid()
+        : r.lastInsertRowid;
+      return { changes: Number(r.changes), lastInsertRowid: rowid(id, safeIntegers) };
     },
     get(p) {
       const row = stmt.get(...args(p));
@@ -59,8 +57,16 @@ export const driver: Driver = {
   open(path, { readonly, safeIntegers }): DriverConnection {
     const db = new DatabaseSync(path, { readOnly: readonly, enableForeignKeyConstraints: false });
     const native = db as DatabaseSync & { isTransaction: boolean };
+    let last: StatementSync | undefined;
+    const exactRowid = () => {
+      if (!last) {
+        last = db.prepare("SELECT last_insert_rowid() AS id");
+        last.setReadBigInts(true);
+      }
+      return (last.get() as { id: bigint }).id;
+    };
     return {
-      prepare: (sql) => statement(db.prepare(sql), safeIntegers),
+      prepare: (sql) => statement(db.prepare(sql), safeIntegers, exactRowid),
       exec: (sql) => db.exec(sql),
       inTransaction: () => native.isTransaction,
       close: () => db.close(),
