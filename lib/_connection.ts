@@ -64,14 +64,18 @@ export class Connection {
   #statement(sql: string): DriverStatement {
     let stmt = this.#cache.get(sql);
     if (stmt) {
-      this.#cache.delete(sql);
-    } else {
-      stmt = this.#db.prepare(sql);
-      if (this.#cache.size >= CACHE_SIZE) {
-        const [oldest, evicted] = this.#cache.entries().next().value!;
-        this.#cache.delete(oldest);
-        finalize(evicted);
+      // Least recently used order matters only once eviction is near; until then a hit is free.
+      if (this.#cache.size > CACHE_SIZE / 2) {
+        this.#cache.delete(sql);
+        this.#cache.set(sql, stmt);
       }
+      return stmt;
+    }
+    stmt = this.#db.prepare(sql);
+    if (this.#cache.size >= CACHE_SIZE) {
+      const [oldest, evicted] = this.#cache.entries().next().value!;
+      this.#cache.delete(oldest);
+      finalize(evicted);
     }
     this.#cache.set(sql, stmt);
     return stmt;

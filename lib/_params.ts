@@ -63,7 +63,10 @@ export function bindParams(sql: string, params: unknown): BindParams {
           `The statement takes ${shape.count} parameter(s) and ${params.length} were given`,
         );
       }
-      return params.map((v, i) => bindValue(v, `parameter ${i + 1}`));
+      // A copy: the caller may change its array once the call returns, before it is sent.
+      const out = new Array<BindValue>(params.length);
+      for (let i = 0; i < params.length; i++) out[i] = bindValue(params[i], i);
+      return out;
     }
     const proto = typeof params === "object" ? Object.getPrototypeOf(params) : undefined;
     if (proto === Object.prototype || proto === null) {
@@ -74,7 +77,7 @@ export function bindParams(sql: string, params: unknown): BindParams {
       const named: Record<string, BindValue> = {};
       for (const key of shape.named) {
         if (!(key in given)) throw new RangeError(`Missing named parameter "${key}"`);
-        named[key] = bindValue(given[key], `parameter "${key}"`);
+        named[key] = bindValue(given[key], key);
       }
       return named;
     }
@@ -87,7 +90,12 @@ export function bindParams(sql: string, params: unknown): BindParams {
   throw new TypeError(`Parameters must be an array or a plain object, not ${describe(params)}`);
 }
 
-function bindValue(value: unknown, where: string): BindValue {
+/** A parameter's position (0-based) or name, as messages name it. */
+const parameter = (at: number | string) =>
+  typeof at === "number" ? `parameter ${at + 1}` : `parameter "${at}"`;
+
+/** `at`: the parameter's position (0-based) or name. */
+function bindValue(value: unknown, at: number | string): BindValue {
   switch (typeof value) {
     case "string":
     case "number":
@@ -97,7 +105,7 @@ function bindValue(value: unknown, where: string): BindValue {
     case "bigint":
       if (value > INT64_MAX || value < INT64_MIN) {
         throw new RangeError(
-          `Cannot bind ${where}: ${value} is outside SQLite's 64-bit integer range`,
+          `Cannot bind ${parameter(at)}: ${value} is outside SQLite's 64-bit integer range`,
         );
       }
       return value;
@@ -106,23 +114,19 @@ function bindValue(value: unknown, where: string): BindValue {
       if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
         const buffer = value instanceof ArrayBuffer ? value : value.buffer;
         if ((buffer as ArrayBuffer & { detached?: boolean }).detached) {
-          throw new TypeError(`Cannot bind ${where}: its ArrayBuffer is detached`);
+          throw new TypeError(`Cannot bind ${parameter(at)}: its ArrayBuffer is detached`);
         }
       }
-      if (value instanceof Uint8Array) {
-        // Exact bytes, in a buffer of their own: a view's neighbours are never sent, the caller's
-        // buffer is never detached, and Buffer subclasses arrive as plain Uint8Array.
-        const whole = value.byteOffset === 0 && value.byteLength === value.buffer.byteLength &&
-          value.constructor === Uint8Array && value.buffer instanceof ArrayBuffer;
-        return whole ? value : new Uint8Array(value);
-      }
       if (ArrayBuffer.isView(value)) {
+        // A copy of exactly its bytes, made now: the caller may reuse its buffer once the call
+        // returns, a view's neighbours are never sent, the caller's buffer is never detached,
+        // and a Buffer arrives as a plain Uint8Array.
         return new Uint8Array(value.buffer, value.byteOffset, value.byteLength).slice();
       }
       if (value instanceof ArrayBuffer) return new Uint8Array(value.slice(0));
   }
   throw new TypeError(
-    `Cannot bind ${where}: ${describe(value)} is not a SQLite value ` +
+    `Cannot bind ${parameter(at)}: ${describe(value)} is not a SQLite value ` +
       "(use null, a number, bigint, string, boolean or Uint8Array)",
   );
 }

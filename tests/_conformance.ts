@@ -209,6 +209,24 @@ export function conformance(driver: DriverName, skip: true | string): void {
         assert.equal((await db.get<{ n: number }>("SELECT count(*) AS n FROM t"))?.n, 2);
       });
 
+      it("binds the values a call was given, even if the caller reuses its array", async () => {
+        const db = use(await fresh());
+        const params: [number, string] = [1, "first"];
+        const calls = [db.run("INSERT INTO t(id, v) VALUES (?, ?)", params)];
+        params[0] = 2;
+        params[1] = "second";
+        const blob = new Uint8Array([1, 2, 3]);
+        calls.push(db.run("INSERT INTO t(id, v) VALUES (3, ?)", [blob]));
+        blob[0] = 9;
+        calls.push(db.run("INSERT INTO t(id, v) VALUES (?, ?)", params));
+        await Promise.all(calls);
+        assert.deepEqual(await db.all("SELECT id, v FROM t ORDER BY id"), [
+          { id: 1, v: "first" },
+          { id: 2, v: "second" },
+          { id: 3, v: new Uint8Array([1, 2, 3]) },
+        ]);
+      });
+
       it("binds booleans as 1/0 and null as NULL", async () => {
         const db = use(await fresh());
         await db.run("INSERT INTO t(id, v, u) VALUES (?, ?, ?)", [1, true, null]);
