@@ -13,6 +13,7 @@ type Row = Record<string, unknown>;
 // runtimes does not need Bun's types.
 interface BunStatement {
   run(...params: unknown[]): { changes: number; lastInsertRowid: number | bigint };
+  safeIntegers(on: boolean): void;
   get(...params: unknown[]): Row | null;
   all(...params: unknown[]): Row[];
   finalize(): void;
@@ -33,10 +34,33 @@ interface BunSqlite {
 // A computed specifier: only Bun can resolve it, and only this file asks for it.
 const { Database } = await import("bun:" + "sqlite") as BunSqlite;
 
-function statement(stmt: BunStatement, safeIntegers: boolean): DriverStatement {
-  // Integers are always read as bigint, since bun:sqlite would round them silently otherwise.
-  const row = (r: Row | null) => r === null ? undefined : safeIntegers ? r : narrowRow(r);
+/** Whether a row read as numbers may hold a rounded integer (one beyond ±2^53). */
+function mayBeRounded(row: Row): boolean {
+  for (const key in row) {
+    const v = row[key];
+    if (typeof v === "number" && !Number.isSafeInteger(v) && Number.isInteger(v)) return true;
+  }
+  return false;
+}
+
+/**
+ * bun:sqlite rounds integers beyond ±2^53 silently unless it reads them as bigint. The writer
+ * reads every integer as bigint and narrows them. A reader reads numbers (faster) and, should a
+ * row hold an integer beyond ±2^53, reads the query again as bigint: reads can be repeated.
+ */
+function statement(stmt: BunStatement, safeIntegers: boolean, reader: boolean): DriverStatement {
   const args = (p: BindParams) => (Array.isArray(p) ? p : [p]) as unknown[];
+  const exact = <T>(read: () => T, rows: (r: T) => Row[]): T => {
+    const first = read();
+    if (!rows(first).some(mayBeRounded)) return first;
+    stmt.safeIntegers(true);
+    try {
+      return read();
+    } finally {
+      stmt.safeIntegers(false);
+    }
+  };
+  const narrow = safeIntegers ? (r: Row) => r : narrowRow;
   return {
     run(p) {
       const r = stmt.run(...args(p));
@@ -45,8 +69,15 @@ function statement(stmt: BunStatement, safeIntegers: boolean): DriverStatement {
         lastInsertRowid: rowid(r.lastInsertRowid, safeIntegers),
       };
     },
-    get: (p) => row(stmt.get(...args(p))),
-    all: (p) => safeIntegers ? stmt.all(...args(p)) : stmt.all(...args(p)).map(narrowRow),
+    get(p) {
+      const read = () => stmt.get(...args(p));
+      const row = reader ? exact(read, (r) => r ? [r] : []) : read();
+      return row === null ? undefined : narrow(row);
+    },
+    all(p) {
+      const read = () => stmt.all(...args(p));
+      return (reader ? exact(read, (rows) => rows) : read()).map(narrow);
+    },
     finalize: () => stmt.finalize(),
   };
 }
@@ -55,13 +86,14 @@ function statement(stmt: BunStatement, safeIntegers: boolean): DriverStatement {
 export const driver: Driver = {
   name: "bun:sqlite",
   open(path, { readonly, safeIntegers }): DriverConnection {
+    const reader = readonly && !safeIntegers;
     const db = new Database(path, {
       ...(readonly ? { readonly: true } : { create: true }),
       strict: true,
-      safeIntegers: true,
+      safeIntegers: !reader,
     });
     return {
-      prepare: (sql) => statement(db.prepare(sql), safeIntegers),
+      prepare: (sql) => statement(db.prepare(sql), safeIntegers, reader),
       exec: (sql) => db.exec(sql),
       inTransaction: () => db.inTransaction,
       close: () => db.close(),
