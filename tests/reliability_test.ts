@@ -1,0 +1,154 @@
+// Faults with real processes and real filesystems: several processes on one file, many
+// open/close cycles, a full disk, a read-only file or directory.
+
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { open, SqliteError } from "../mod.ts";
+import { runtimeCommand, settle, tempPath } from "./_helpers.ts";
+
+/** Runs a test child script to its end; resolves with its stdout, rejects on a non-zero exit. */
+function runChild(name: string, ...args: string[]): Promise<string> {
+  const script = fileURLToPath(new URL(`./${name}`, import.meta.url));
+  const [cmd, argv] = runtimeCommand(script, ...args);
+  const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"], timeout: 120_000 });
+  let out = "", err = "";
+  child.stdout!.on("data", (c) => (out += c));
+  child.stderr!.on("data", (c) => (err += c));
+  return new Promise((resolve, reject) =>
+    child.on(
+      "close",
+      (code, signal) =>
+        code === 0
+          ? resolve(out)
+          : reject(new Error(`${name} ended with ${code ?? signal}: ${err}`)),
+    )
+  );
+}
+
+/** Mounts a fresh tmpfs of `size` (root only); undefined where this machine does not allow it. */
+function tmpfs(size: string): { dir: string; readOnly(): void; unmount(): void } | undefined {
+  const dir = join(tempPath("mnt"), "");
+  mkdirSync(dir, { recursive: true });
+  if (spawnSync("mount", ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir]).status !== 0) return;
+  return {
+    dir,
+    readOnly: () => void spawnSync("mount", ["-o", "remount,ro", dir]),
+    unmount: () => void spawnSync("umount", ["-l", dir]),
+  };
+}
+const canMount = (() => {
+  const m = tmpfs("1m");
+  m?.unmount();
+  return m ? true : "needs root to mount a tmpfs";
+})();
+
+describe("reliability", () => {
+  it("4 processes, each with its own walpool, write 10k rows each to one file without error", async () => {
+    const path = tempPath();
+    const db = await open(path);
+    await db.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, tag TEXT, n INTEGER)");
+    await db.close();
+    const outs = await Promise.all(
+      ["a", "b", "c", "d"].map((tag) => runChild("_writer_child.ts", path, tag, "10000")),
+    );
+    for (const out of outs) assert.match(out, /done 10000 0/);
+    const check = await open(path);
+    assert.deepEqual(await check.all("SELECT tag, count(DISTINCT n) AS n FROM t GROUP BY tag"), [
+      { tag: "a", n: 10000 },
+      { tag: "b", n: 10000 },
+      { tag: "c", n: 10000 },
+      { tag: "d", n: 10000 },
+    ]);
+    assert.deepEqual(await check.get("PRAGMA integrity_check"), { integrity_check: "ok" });
+    await check.close();
+  });
+
+  it("200 open/close cycles, some with workers terminated, then the process exits by itself", async () => {
+    const path = tempPath();
+    assert.match(await runChild("_cycles_child.ts", path, "200"), /done/);
+    const db = await open(path);
+    const { n } = (await db.get<{ n: number }>("SELECT count(DISTINCT i) AS n FROM t"))!;
+    assert.ok(n >= 180, `${n} of 200 cycles wrote`);
+    assert.deepEqual(await db.get("PRAGMA integrity_check"), { integrity_check: "ok" });
+    await db.close();
+  });
+
+  it("a full database (max_page_count) fails the writes that do not fit; the others commit", async () => {
+    const db = await open(tempPath());
+    await db.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, body BLOB)");
+    await db.get("PRAGMA max_page_count = 40");
+    const body = new Uint8Array(3000);
+    const calls = Array.from(
+      { length: 100 },
+      (_, i) => db.run("INSERT INTO t VALUES (?, ?)", [i, body]),
+    );
+    const results = await Promise.allSettled(calls);
+    const done = results.flatMap((r, i) => r.status === "fulfilled" ? [i] : []);
+    const failed = results.flatMap((r) => r.status === "rejected" ? [r.reason] : []);
+    assert.ok(done.length > 0 && failed.length > 0, `${done.length} done, ${failed.length} failed`);
+    for (const e of failed) {
+      assert.ok(e instanceof SqliteError, String(e));
+      assert.equal(e.code, "SQLITE_FULL");
+    }
+    const rows = await db.all<{ id: number }>("SELECT id FROM t ORDER BY id");
+    assert.deepEqual(rows.map((r) => r.id), done, "exactly the writes reported done are there");
+    await db.get("PRAGMA max_page_count = 100000");
+    await db.run("INSERT INTO t VALUES (1000, ?)", [body]);
+    assert.deepEqual(await db.get("PRAGMA integrity_check"), { integrity_check: "ok" });
+    await db.close();
+  });
+
+  it(
+    "a full disk (small tmpfs) fails writes with a typed error; writes resume once there is room",
+    {
+      skip: canMount === true ? false : canMount,
+    },
+    async () => {
+      const mnt = tmpfs("512k")!;
+      after(() => mnt.unmount());
+      const db = await open(join(mnt.dir, "full.db"));
+      await db.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, body BLOB)");
+      const body = new Uint8Array(8000);
+      const { values, errors } = await settle(
+        Array.from({ length: 200 }, (_, i) => db.run("INSERT INTO t VALUES (?, ?)", [i, body])),
+      );
+      assert.ok(errors.length > 0, "the disk filled up");
+      for (const e of errors) {
+        assert.ok(e instanceof SqliteError, String(e));
+        assert.match(e.code, /^SQLITE_(FULL|IOERR)/);
+      }
+      const { n } = (await db.get<{ n: number }>("SELECT count(*) AS n FROM t"))!;
+      assert.equal(n, values.length, "every write reported done is there, and no other");
+      await db.run("DELETE FROM t WHERE id % 2 = 0").catch(() => {});
+      await db.close().catch(() => {});
+      spawnSync("mount", ["-o", "remount,size=4m", mnt.dir]);
+      const again = await open(join(mnt.dir, "full.db"));
+      await again.run("INSERT INTO t VALUES (1000, ?)", [body]);
+      assert.deepEqual(await again.get("PRAGMA integrity_check"), { integrity_check: "ok" });
+      await again.close();
+    },
+  );
+
+  it("open() fails at once with a typed error on a read-only filesystem", {
+    skip: canMount === true ? false : canMount,
+  }, async () => {
+    const mnt = tmpfs("1m")!;
+    after(() => mnt.unmount());
+    const path = join(mnt.dir, "ro.db");
+    const db = await open(path);
+    await db.exec("CREATE TABLE t(a)");
+    await db.close();
+    mnt.readOnly();
+    await assert.rejects(open(path), (e: unknown) => {
+      assert.ok(e instanceof SqliteError, String(e));
+      assert.match(e.code, /^SQLITE_(READONLY|CANTOPEN)/);
+      assert.match(e.message, /ro\.db/);
+      return true;
+    });
+    await assert.rejects(open(join(mnt.dir, "new.db")), SqliteError);
+  });
+});
