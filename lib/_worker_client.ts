@@ -27,7 +27,8 @@ type Role = "writer" | "reader";
  * starts on the first while this thread makes the rest (measured best at 64–128; bench/).
  */
 const CHUNK = 128;
-type AnswersMessage = Extract<FromWorker, { t: "answers" }>;
+/** Messages a worker sends on its own: answers, and the writer's WAL reports. */
+type Report = Extract<FromWorker, { t: "answers" | "wal" }>;
 
 export class WorkerClient<Req extends WriteRequest | ReadRequest> {
   readonly role: Role;
@@ -38,16 +39,16 @@ export class WorkerClient<Req extends WriteRequest | ReadRequest> {
   #cancels: number[] = [];
   #scheduled = false;
   #onDeath: (reason: string) => void;
-  #onAnswers: (message: AnswersMessage) => void;
+  #onReport: (message: Report) => void;
   #waiter?: { resolve(m: FromWorker): void; reject(e: Error): void };
 
   private constructor(
     role: Role,
-    onAnswers: (message: AnswersMessage) => void,
+    onReport: (message: Report) => void,
     onDeath: (reason: string) => void,
   ) {
     this.role = role;
-    this.#onAnswers = onAnswers;
+    this.#onReport = onReport;
     this.#onDeath = onDeath;
   }
 
@@ -59,10 +60,10 @@ export class WorkerClient<Req extends WriteRequest | ReadRequest> {
   static async start<R extends WriteRequest | ReadRequest>(
     role: Role,
     init: ToWriter | ToReader,
-    onAnswers: (message: AnswersMessage) => void,
+    onReport: (message: Report) => void,
     onDeath: (reason: string) => void,
   ): Promise<WorkerClient<R>> {
-    const client = new WorkerClient<R>(role, onAnswers, onDeath);
+    const client = new WorkerClient<R>(role, onReport, onDeath);
     const url = new URL(
       role === "writer" ? "./writer_worker.ts" : "./reader_worker.ts",
       import.meta.url,
@@ -177,6 +178,7 @@ export class WorkerClient<Req extends WriteRequest | ReadRequest> {
   }
 
   #receive(msg: FromWorker): void {
+    if (msg.t === "wal") return this.#onReport(msg);
     if (msg.t !== "answers") {
       const waiter = this.#waiter;
       this.#waiter = undefined;
@@ -191,7 +193,7 @@ export class WorkerClient<Req extends WriteRequest | ReadRequest> {
       else if (a.error) p.reject(fromErrorData(a.error));
       else p.resolve(a.value);
     });
-    this.#onAnswers(msg);
+    this.#onReport(msg);
   }
 
   /** The next control message (ready, failed, closed); keeps the process alive until it comes. */

@@ -83,6 +83,12 @@ export interface Stats {
   readers: number;
   /** Workers started again after they stopped. */
   workerRestarts: number;
+  /** Bytes of the WAL not yet checkpointed, as of the writer's last idle checkpoint. */
+  walBytes: number;
+  /** The most WAL bytes an idle checkpoint found. */
+  largestWalBytes: number;
+  /** Checkpoints the writer ran when idle (SQLite's own at commits are not counted). */
+  checkpoints: number;
 }
 
 /** The statements available inside {@linkcode Database.transaction}: they run in its transaction. */
@@ -350,6 +356,9 @@ export class Database implements AsyncDisposable {
       readsInFlight: this.#readers.outstanding,
       readers: this.#readers.workers.length,
       workerRestarts: c.restarts + this.#readers.restarts,
+      walBytes: c.walBytes,
+      largestWalBytes: c.largestWalBytes,
+      checkpoints: c.checkpoints,
     };
   }
 

@@ -81,12 +81,14 @@ export type ToReader =
 
 /**
  * Any worker → main thread. For grouped writes, `commits` counts the transactions committed for
- * these answers and `largest` is the most requests one of them carried.
+ * these answers and `largest` is the most requests one of them carried. `wal` reports the WAL's
+ * size after the writer's checkpoints.
  */
 export type FromWorker =
   | { t: "ready" }
   | { t: "failed"; error: ErrorData }
   | { t: "answers"; batch: AnswerBatch; commits?: number; largest?: number }
+  | { t: "wal"; bytes: number; largestBytes: number; checkpoints: number }
   | { t: "closed" };
 
 // --- the column layout ----------------------------------------------------------------------

@@ -46,7 +46,7 @@ export class Readers {
     this.#workers[i] = await WorkerClient.start<ReadRequest>(
       "reader",
       { t: "init", config: this.#config },
-      (message) => void (this.reads += message.batch.ids.length),
+      (message) => void (message.t === "answers" && (this.reads += message.batch.ids.length)),
       () => this.#died(i),
     );
   }

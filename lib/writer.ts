@@ -3,7 +3,7 @@
 // started again if it dies.
 
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { AnswerBatch, ConnectionConfig, Statement, WriteRequest } from "./protocol.ts";
+import type { ConnectionConfig, FromWorker, Statement, WriteRequest } from "./protocol.ts";
 import type { BindParams } from "./driver.ts";
 import { type Pending, WorkerClient } from "./_worker_client.ts";
 import { Fifo } from "./_fifo.ts";
@@ -85,6 +85,9 @@ export interface WriterCounters {
   failures: number;
   transactions: number;
   restarts: number;
+  walBytes: number;
+  largestWalBytes: number;
+  checkpoints: number;
 }
 
 // Which writer's transaction callback the current async context runs in (deadlock detection).
@@ -111,6 +114,9 @@ export class Writer {
     failures: 0,
     transactions: 0,
     restarts: 0,
+    walBytes: 0,
+    largestWalBytes: 0,
+    checkpoints: 0,
   };
 
   private constructor(config: ConnectionConfig, maxBatch: number, maxQueue: number) {
@@ -220,7 +226,13 @@ export class Writer {
     return new Promise((resolve, reject) => client.send(req, { resolve, reject }));
   }
 
-  #answered(message: { batch: AnswerBatch; commits?: number; largest?: number }): void {
+  #answered(message: Extract<FromWorker, { t: "answers" | "wal" }>): void {
+    if (message.t === "wal") {
+      this.counters.walBytes = message.bytes;
+      this.counters.largestWalBytes = message.largestBytes;
+      this.counters.checkpoints = message.checkpoints;
+      return;
+    }
     if (message.commits === undefined) return; // answers of an interactive transaction
     const { ids, errors, cancelled } = message.batch;
     this.counters.commits += message.commits;

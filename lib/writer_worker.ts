@@ -17,6 +17,7 @@ const port = await parentPort();
 
 let conn: Connection;
 let maxBatch = 1;
+let busyTimeout = 0;
 let controller!: ReadableStreamDefaultController<WriteRequest[] | "close">;
 const intake = new ReadableStream<WriteRequest[] | "close">(
   { start: (c) => void (controller = c) },
@@ -32,6 +33,7 @@ port.onMessage((message) => {
   switch (msg.t) {
     case "init":
       maxBatch = msg.maxBatch;
+      busyTimeout = msg.config.busyTimeout;
       Connection.open(msg.config).then((c) => {
         conn = c;
         port.post({ t: "ready" });
@@ -103,6 +105,7 @@ async function loop(): Promise<void> {
         if (start(req)) port.post({ t: "answers", batch: encodeAnswers([control(req)]) });
       }
     }
+    clearTimeout(idleTimer);
     if (group.length) {
       const answers = commitGroup(group);
       port.post({
@@ -113,7 +116,53 @@ async function loop(): Promise<void> {
       });
       tally.commits = tally.largest = 0;
     }
+    if (head === backlog.length && chunksWaiting === 0) idleTimer = setTimeout(checkpoint, IDLE_MS);
   }
+}
+
+// --- checkpoints ----------------------------------------------------------------------------
+
+/** How long the writer must be idle before it checkpoints. */
+const IDLE_MS = 50;
+/** WAL pages (≈ 16 MiB of 4 KiB pages) beyond which the writer also tries to truncate it. */
+const WAL_LIMIT = 4096;
+let idleTimer: ReturnType<typeof setTimeout> | undefined;
+/** WAL length in pages after the last checkpoint, the longest seen, checkpoints run. */
+const wal = { pages: 0, largest: 0, checkpoints: 0, pageSize: 0 };
+
+/**
+ * Run when the writer is idle: a PASSIVE checkpoint (never waits), then, when the WAL is all
+ * checkpointed or past WAL_LIMIT, a TRUNCATE that waits for readers at most 20 ms, so that a
+ * long-running reader elsewhere can delay the WAL's reset but never block the writer. SQLite's
+ * own PASSIVE auto-checkpoint keeps running at commits in between.
+ */
+function checkpoint(): void {
+  if (conn.inTransaction()) return;
+  try {
+    wal.pageSize ||= Number(conn.get("PRAGMA page_size", [])?.page_size);
+    type Result = { busy: number; log: number; checkpointed: number };
+    let r = conn.get("PRAGMA wal_checkpoint(PASSIVE)", []) as Result;
+    wal.checkpoints++;
+    wal.largest = Math.max(wal.largest, r.log);
+    if (r.log > 0 && (r.log === r.checkpointed || r.log > WAL_LIMIT)) {
+      conn.exec("PRAGMA busy_timeout = 20");
+      try {
+        r = conn.get("PRAGMA wal_checkpoint(TRUNCATE)", []) as Result;
+        wal.checkpoints++;
+      } finally {
+        conn.exec(`PRAGMA busy_timeout = ${busyTimeout}`);
+      }
+    }
+    wal.pages = Math.max(0, r.log);
+  } catch {
+    return; // a checkpoint is an optimisation: the next idle moment tries again
+  }
+  port.post({
+    t: "wal",
+    bytes: wal.pages * wal.pageSize,
+    largestBytes: wal.largest * wal.pageSize,
+    checkpoints: wal.checkpoints,
+  });
 }
 
 function isGroupable(req: WriteRequest): boolean {
@@ -265,6 +314,7 @@ function rolledBack(message: string): SqliteError {
 }
 
 function finish(): void {
+  clearTimeout(idleTimer);
   try {
     conn.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   } catch { /* a reader of another process may hold the WAL; closing still succeeds */ }

@@ -1,7 +1,9 @@
 // Shared by the test files: temporary database paths, which drivers this runtime has, and how
 // to start a child process of the same runtime.
 
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DriverName } from "../lib/driver.ts";
@@ -63,4 +65,30 @@ export async function settle<T>(promises: Promise<T>[]) {
     values: results.flatMap((r) => r.status === "fulfilled" ? [r.value] : []),
     errors: results.flatMap((r) => r.status === "rejected" ? [r.reason as Error] : []),
   };
+}
+
+/**
+ * Starts the lock holder in another process; resolves once it holds the write lock (or a read
+ * snapshot), with a promise of its exit.
+ */
+export function holdLock(
+  path: string,
+  ms: number,
+  mode: "write" | "read" = "write",
+): Promise<{ exited: Promise<string> }> {
+  const script = fileURLToPath(new URL("./_lock_holder.ts", import.meta.url));
+  const [cmd, args] = runtimeCommand(script, path, String(ms), mode);
+  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  const exited = new Promise<string>((resolve) => child.on("close", () => resolve(out)));
+  return new Promise((resolve, reject) => {
+    child.stdout!.on("data", (chunk) => {
+      out += chunk;
+      if (out.includes("locked")) resolve({ exited });
+    });
+    child.on(
+      "close",
+      (code) => reject(new Error(`lock holder exited (${code}) before locking: ${out}`)),
+    );
+  });
 }

@@ -6,26 +6,7 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { open, SqliteError, WorkerError } from "../mod.ts";
 import { internals } from "../lib/database.ts";
-import { runtime, runtimeCommand, settle, tempPath } from "./_helpers.ts";
-
-/** Starts the lock holder; resolves once it holds the write lock, with a promise of its exit. */
-function holdLock(path: string, ms: number): Promise<{ exited: Promise<string> }> {
-  const script = fileURLToPath(new URL("./_lock_holder.ts", import.meta.url));
-  const [cmd, args] = runtimeCommand(script, path, String(ms));
-  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "inherit"] });
-  let out = "";
-  const exited = new Promise<string>((resolve) => child.on("close", () => resolve(out)));
-  return new Promise((resolve, reject) => {
-    child.stdout!.on("data", (chunk) => {
-      out += chunk;
-      if (out.includes("locked")) resolve({ exited });
-    });
-    child.on(
-      "close",
-      (code) => reject(new Error(`lock holder exited (${code}) before locking: ${out}`)),
-    );
-  });
-}
+import { holdLock, runtime, runtimeCommand, settle, tempPath } from "./_helpers.ts";
 
 const count = async (db: { get<T>(sql: string): Promise<T | undefined> }) =>
   (await db.get<{ n: number }>("SELECT count(*) AS n FROM t"))!.n;
