@@ -98,8 +98,20 @@ const parameter = (at: number | string) =>
 function bindValue(value: unknown, at: number | string): BindValue {
   switch (typeof value) {
     case "string":
-    case "number":
       return value;
+    case "number":
+      // An integer-valued number beyond ±2^53 is bound as the exact integer it holds (drivers
+      // differ on such numbers: REAL, INTEGER or wrapped); one beyond 64 bits cannot be.
+      if (Number.isInteger(value) && !Number.isSafeInteger(value)) {
+        if (value >= 2 ** 63 || value < -(2 ** 63)) {
+          throw new RangeError(
+            `Cannot bind ${parameter(at)}: ${value} is outside SQLite's 64-bit integer range ` +
+              "(pass a bigint, or a string)",
+          );
+        }
+        return BigInt(value);
+      }
+      return Object.is(value, -0) ? 0 : value;
     case "boolean":
       return value ? 1 : 0;
     case "bigint":

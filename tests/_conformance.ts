@@ -171,6 +171,32 @@ export function conformance(driver: DriverName, skip: true | string): void {
         ]);
       });
 
+      it("binds integers at ±2^53 and ±2^63 exactly, as number or bigint, or refuses them", async () => {
+        const db = use(await fresh({ safeIntegers: true }));
+        const exact = [
+          2n ** 53n,
+          -(2n ** 53n),
+          2n ** 53n + 1n,
+          2n ** 63n - 1n,
+          -(2n ** 63n),
+        ];
+        for (const [i, v] of exact.entries()) {
+          await db.run("INSERT INTO t(id, v) VALUES (?, ?)", [i, v]);
+        }
+        await db.run("INSERT INTO t(id, v) VALUES (?, ?)", [10, 2 ** 53]);
+        await db.run("INSERT INTO t(id, v) VALUES (?, ?)", [11, -(2 ** 62)]);
+        await db.run("INSERT INTO t(id, v) VALUES (?, ?)", [12, -0]);
+        const rows = await db.all<{ v: bigint; t: string }>(
+          "SELECT v, typeof(v) AS t FROM t ORDER BY id",
+        );
+        // (Exact values; their JS type with safeIntegers is checked by the test above.)
+        assert.deepEqual(rows.map((r) => BigInt(r.v)), [...exact, 2n ** 53n, -(2n ** 62n), 0n]);
+        assert.ok(rows.every((r) => r.t === "integer"));
+        for (const bad of [2 ** 63, -(2 ** 64), 1e20, 2n ** 63n, -(2n ** 63n) - 1n]) {
+          await assert.rejects(db.run("INSERT INTO t(v) VALUES (?)", [bad]), RangeError);
+        }
+      });
+
       it("returns a lastInsertRowid beyond 2^53 exactly, as a bigint", async () => {
         const db = use(await fresh());
         const big = 2n ** 60n + 1n;
@@ -225,6 +251,19 @@ export function conformance(driver: DriverName, skip: true | string): void {
           { id: 2, v: "second" },
           { id: 3, v: new Uint8Array([1, 2, 3]) },
         ]);
+      });
+
+      it("binds integer-valued numbers as INTEGER and others as REAL", async () => {
+        const db = use(await fresh());
+        assert.deepEqual(
+          await db.get("SELECT typeof(?) AS a, typeof(?) AS b, ? / 2 AS c, typeof(?) AS d", [
+            5,
+            -0,
+            5,
+            2.5,
+          ]),
+          { a: "integer", b: "integer", c: 2, d: "real" },
+        );
       });
 
       it("binds booleans as 1/0 and null as NULL", async () => {

@@ -15,15 +15,22 @@ type Args = Parameters<StatementSync["run"]>;
 // node:sqlite rows have a null prototype; the contract promises plain objects.
 const plain = (row: unknown): Row => Object.setPrototypeOf(row as Row, Object.prototype);
 
-// An empty Uint8Array that arrived by postMessage has no backing memory, and Node binds it as
-// NULL; a zero-length view of a real buffer binds as the empty BLOB it is.
+// node:sqlite binds every number as REAL; other bindings bind an integer-valued number as
+// INTEGER, so it goes as a bigint here (`? / 2` with 5 is then 2 on every driver). An empty
+// Uint8Array that arrived by postMessage has no backing memory, and Node binds it as NULL; a
+// zero-length view of a real buffer binds as the empty BLOB it is.
 const EMPTY_BLOB = new Uint8Array(new ArrayBuffer(1), 0, 0);
-const blob = (v: unknown) => v instanceof Uint8Array && v.byteLength === 0 ? EMPTY_BLOB : v;
+const value = (v: unknown) =>
+  typeof v === "number"
+    ? (Number.isInteger(v) ? BigInt(v) : v)
+    : v instanceof Uint8Array && v.byteLength === 0
+    ? EMPTY_BLOB
+    : v;
 
 function args(p: BindParams): Args {
-  if (Array.isArray(p)) return p.map(blob) as Args;
+  if (Array.isArray(p)) return p.map(value) as Args;
   const named: Record<string, unknown> = {};
-  for (const key in p) named[key] = blob((p as Record<string, unknown>)[key]);
+  for (const key in p) named[key] = value((p as Record<string, unknown>)[key]);
   return [named] as Args;
 }
 
