@@ -4,6 +4,7 @@
 import type { BindParams, Driver, DriverConnection, DriverStatement } from "./driver.ts";
 import type { Answer, ConnectionConfig, ReadRequest } from "./protocol.ts";
 import { loadDriver } from "./_load_driver.ts";
+import { withFaults } from "./_faults.ts";
 import { SqliteError, toErrorData } from "./errors.ts";
 
 /** Prepared statements kept per connection; the least recently used is finalized beyond this. */
@@ -21,7 +22,8 @@ export class Connection {
 
   /** Opens and sets up a connection; errors name the path and keep SQLite's code. */
   static async open(config: ConnectionConfig): Promise<Connection> {
-    const driver = await loadDriver(config.driver);
+    const real = await loadDriver(config.driver);
+    const driver = config.faults ? withFaults(real, config.faults) : real;
     let db: DriverConnection | undefined;
     try {
       db = driver.open(config.path, {

@@ -6,6 +6,7 @@
 
 import type { DriverName } from "./driver.ts";
 import type { ConnectionConfig } from "./protocol.ts";
+import type { FaultPlan } from "./_faults.ts";
 import { type WriteBody, Writer } from "./writer.ts";
 import { Readers } from "./readers.ts";
 import { bindParams } from "./_params.ts";
@@ -415,7 +416,9 @@ export async function open(path: string | URL, options: OpenOptions = {}): Promi
     durability: o.durability,
     pragmas: o.pragmas,
   };
-  const writer = await Writer.start(base, o.maxBatch, o.maxQueue);
+  // Internal, for walpool's fault-injection tests: faults for the writer's connection only.
+  const faults = (options as { faults?: FaultPlan }).faults;
+  const writer = await Writer.start({ ...base, faults }, o.maxBatch, o.maxQueue);
   try {
     const readers = await Readers.start({ ...base, readonly: true }, o.readers);
     return new Database(writer, readers, o.transactionTimeout);

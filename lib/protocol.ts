@@ -13,6 +13,7 @@
  */
 
 import type { BindParams, BindValue, DriverName } from "./driver.ts";
+import type { FaultPlan } from "./_faults.ts";
 
 /** An error as plain data (rebuilt on arrival by `fromErrorData`). */
 export interface ErrorData {
@@ -32,6 +33,8 @@ export interface ConnectionConfig {
   durability: "normal" | "full";
   /** Extra pragmas, already rendered as `name = value` text. */
   pragmas: string[];
+  /** Walpool's own fault-injection tests only: a fault for this connection's driver. */
+  faults?: FaultPlan;
 }
 
 /** A statement with its parameters. */
