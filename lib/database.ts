@@ -10,7 +10,7 @@ import type { FaultPlan } from "./_faults.ts";
 import { type WriteBody, Writer } from "./writer.ts";
 import { Readers } from "./readers.ts";
 import { bindParams } from "./_params.ts";
-import { isRead, refuseTransactionControl } from "./_classify.ts";
+import { checkStatement, isRead, RESERVED_PRAGMAS } from "./_classify.ts";
 import { ClosedError } from "./errors.ts";
 
 /** A value that can be bound: booleans bind as 1/0, any `Uint8Array` view as its exact bytes. */
@@ -146,7 +146,7 @@ export class Database implements AsyncDisposable {
   #write(body: WriteBody, opts?: CallOptions): Promise<unknown> {
     if (this.#closing) return Promise.reject(new ClosedError());
     const statements = body.kind === "batch" ? body.stmts.map((s) => s.sql) : [body.sql];
-    for (const sql of statements) refuseTransactionControl(sql);
+    for (const sql of statements) checkStatement(sql);
     return this.#writer.request(body, opts?.signal);
   }
 
@@ -305,7 +305,7 @@ export class Database implements AsyncDisposable {
     return this.#writer.transaction(
       (raw) => {
         const checked = (sql: string, params?: Params) => {
-          refuseTransactionControl(sql);
+          checkStatement(sql);
           return bindParams(sql, params);
         };
         const tx: Transaction = {
@@ -449,15 +449,6 @@ function filePath(path: string | URL): string {
   const cwd = (globalThis as { process?: { cwd(): string } }).process?.cwd() ?? ".";
   return `${cwd}/${p}`;
 }
-
-/** Pragmas the single writer pattern depends on, and what to use instead. */
-const RESERVED_PRAGMAS: Record<string, string> = {
-  journal_mode: "the database is always in WAL mode",
-  query_only: "readers are query-only and the writer is not",
-  synchronous: 'use the durability option ("normal" or "full")',
-  busy_timeout: "use the busyTimeout option",
-  locking_mode: "exclusive locking would shut the readers out",
-};
 
 /** Timers and SQLite take a 32-bit signed number of milliseconds. */
 const MAX_MS = 2 ** 31 - 1;
