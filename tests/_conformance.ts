@@ -5,7 +5,16 @@ import assert from "node:assert/strict";
 import { ClosedError, type Database, open, type OpenOptions, SqliteError } from "../mod.ts";
 import type { DriverName } from "../lib/driver.ts";
 import { existsSync } from "node:fs";
-import { settle, tempPath } from "./_helpers.ts";
+import { runtime, settle, tempPath } from "./_helpers.ts";
+import { internals } from "../lib/database.ts";
+
+/** Runs `sql` on the first reader worker itself, bypassing walpool's routing. */
+function onReader(db: Database, sql: string): Promise<unknown> {
+  const reader = internals.get(db)!.readers.workers[0]!;
+  return new Promise((resolve, reject) =>
+    reader.send({ id: -1, kind: "all", sql, params: [] }, { resolve, reject })
+  );
+}
 
 /** Opens a transaction that holds the writer; `release()` ends it and resolves when it has. */
 async function holdWriter(db: Database): Promise<{ release(): Promise<void> }> {
@@ -326,6 +335,39 @@ export function conformance(driver: DriverName, skip: true | string): void {
           assert.deepEqual(await db.get("SELECT v FROM t WHERE id = 2"), { v: 42 });
           await assert.rejects(db.run("INSERT INTO t(v) VALUES (?)", [2n ** 64n]), RangeError);
         }
+      });
+    });
+
+    describe("security defaults", () => {
+      it("opens readers read-only and query-only: a write sent to a reader is refused", async () => {
+        const db = use(await fresh({ readers: 1 }));
+        // SELECT goes to a reader; this one calls no writing function, so probe the connection.
+        assert.deepEqual(await db.get("SELECT 1 AS x"), { x: 1 });
+        const answer = await onReader(db, "INSERT INTO t(v) VALUES (1)").catch((e) => e);
+        assert.ok(answer instanceof SqliteError);
+        assert.match(answer.code, /^SQLITE_READONLY/);
+        assert.deepEqual(await db.all("SELECT * FROM t"), []);
+      });
+
+      it("keeps trusted_schema off on every connection", async () => {
+        const db = use(await fresh({ readers: 1 }));
+        assert.deepEqual(await db.get("PRAGMA trusted_schema"), { trusted_schema: 0 });
+        assert.deepEqual(await onReader(db, "PRAGMA trusted_schema"), [{ trusted_schema: 0 }]);
+        assert.deepEqual(await onReader(db, "PRAGMA query_only"), [{ query_only: 1 }]);
+      });
+
+      it("refuses direct writes to the schema (defensive mode)", {
+        skip: driver === "@db/sqlite"
+          ? "@db/sqlite cannot set defensive mode"
+          : driver === "node:sqlite" && runtime === "node"
+          ? "Node 22's node:sqlite cannot set defensive mode"
+          : false,
+      }, async () => {
+        const db = use(await fresh());
+        await assert.rejects(
+          db.exec("PRAGMA writable_schema = ON; UPDATE sqlite_schema SET sql = sql"),
+          SqliteError,
+        );
       });
     });
 
@@ -753,12 +795,12 @@ export function conformance(driver: DriverName, skip: true | string): void {
     });
 
     describe("close()", () => {
-      it("commits thousands of pending writes, then closes; a reopen sees them all", async () => {
+      it("commits 10 000 pending writes, then closes; a reopen sees them all", async () => {
         const path = tempPath();
         const db = await open(path, opts());
         await db.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v)");
         const calls = Array.from(
-          { length: 5000 },
+          { length: 10_000 },
           (_, i) => db.run("INSERT INTO t(v) VALUES (?)", [i]),
         );
         const closed = db.close();
@@ -766,9 +808,9 @@ export function conformance(driver: DriverName, skip: true | string): void {
         await closed;
         const { values, errors } = await settle(calls);
         assert.equal(errors.length, 0);
-        assert.equal(values.length, 5000);
+        assert.equal(values.length, 10_000);
         const again = use(await open(path, opts()));
-        assert.deepEqual(await again.get("SELECT count(*) AS n FROM t"), { n: 5000 });
+        assert.deepEqual(await again.get("SELECT count(*) AS n FROM t"), { n: 10_000 });
         assert.deepEqual(await again.get("PRAGMA integrity_check"), { integrity_check: "ok" });
       });
 

@@ -100,11 +100,11 @@ describe("failures", () => {
     await db.close();
   });
 
-  it("writes wait for a lock another process holds for a second, then succeed; reads go on", async () => {
+  it("writes wait for a lock another process holds for 2 s, then succeed; reads go on", async () => {
     const path = tempPath();
     const db = await open(path, { busyTimeout: 10_000 });
     await db.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v)");
-    const { exited } = await holdLock(path, 1000);
+    const { exited } = await holdLock(path, 2000);
     const write = db.run("INSERT INTO t(v) VALUES ('mine')");
     assert.equal(await count(db), 0, "reads are not blocked by the other process's lock");
     const result = await write;

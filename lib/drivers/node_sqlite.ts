@@ -63,7 +63,11 @@ export const driver: Driver = {
   name: "node:sqlite",
   open(path, { readonly, safeIntegers }): DriverConnection {
     const db = new DatabaseSync(path, { readOnly: readonly, enableForeignKeyConstraints: false });
-    const native = db as DatabaseSync & { isTransaction: boolean };
+    const native = db as DatabaseSync & {
+      isTransaction: boolean;
+      enableDefensive?(on: boolean): void;
+    };
+    native.enableDefensive?.(true); // Deno and Bun have it; Node 22 cannot set defensive mode
     let last: StatementSync | undefined;
     const exactRowid = () => {
       if (!last) {
