@@ -46,11 +46,11 @@ describe("bad input", () => {
     await db.close();
   });
 
-  it("keeps memory bounded over 20 000 distinct SQL texts (statement caches are bounded)", async () => {
+  it("keeps memory bounded over 100 000 distinct SQL texts (statement caches are bounded)", async () => {
     const db = await open(tempPath(), { readers: 1 });
     await db.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v)");
     const before = rss();
-    for (let i = 0; i < 20_000; i += 100) {
+    for (let i = 0; i < 100_000; i += 100) {
       await Promise.all(
         Array.from(
           { length: 100 },
@@ -60,11 +60,52 @@ describe("bad input", () => {
       await db.get(`SELECT count(*) AS n FROM t WHERE v >= ${i}`);
     }
     const grown = (rss() - before) / 2 ** 20;
-    console.log(`# 20 000 distinct statements: RSS grew ${grown.toFixed(1)} MiB`);
+    console.log(`# 100 000 distinct statements: RSS grew ${grown.toFixed(1)} MiB`);
     assert.ok(grown < 256, `RSS grew ${grown.toFixed(1)} MiB`);
-    assert.deepEqual(await db.get("SELECT count(*) AS n FROM t"), { n: 20_000 });
+    assert.deepEqual(await db.get("SELECT count(*) AS n FROM t"), { n: 100_000 });
     await db.close();
   });
+  it("rejects parameters that cannot be read (a throwing getter, a circular object) alone", async () => {
+    const db = await open(tempPath());
+    await db.exec("CREATE TABLE t(v)");
+    const throwing = [1];
+    Object.defineProperty(throwing, 0, {
+      get() {
+        throw new Error("boom");
+      },
+    });
+    const named = {
+      get v() {
+        throw new Error("boom");
+      },
+    };
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    class Point {
+      x = 1;
+    }
+    const results = await Promise.allSettled([
+      db.run("INSERT INTO t VALUES (?)", throwing as never),
+      db.run("INSERT INTO t VALUES (:v)", named as never),
+      db.run("INSERT INTO t VALUES (?)", [circular as never]),
+      db.run("INSERT INTO t VALUES (?)", new Point() as never),
+      db.run("INSERT INTO t VALUES (?)", [1]),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), [
+      "rejected",
+      "rejected",
+      "rejected",
+      "rejected",
+      "fulfilled",
+    ]);
+    for (const r of results.slice(0, 4)) {
+      assert.ok((r as PromiseRejectedResult).reason instanceof TypeError);
+    }
+    assert.match((results[0] as PromiseRejectedResult).reason.message, /boom/);
+    assert.deepEqual(await db.all("SELECT v FROM t"), [{ v: 1 }]);
+    await db.close();
+  });
+
   it("round-trips a 64 MiB blob byte for byte", async () => {
     const db = await open(tempPath());
     await db.exec("CREATE TABLE t(v BLOB)");

@@ -33,7 +33,7 @@ const steps: Step[] = [
   {
     name: "Bun",
     cmd: "npx",
-    args: ["-y", BUN, "test", "tests/"],
+    args: ["-y", BUN, "test", "--timeout=600000", "tests/"],
     count: (out) => ({
       passed: num(out, /^\s*(\d+) pass$/m),
       failed: num(out, /^\s*(\d+) fail$/m),
