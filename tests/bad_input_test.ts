@@ -9,6 +9,16 @@ const rss = () =>
   (globalThis as unknown as { process: { memoryUsage(): { rss: number } } })
     .process.memoryUsage().rss;
 
+/**
+ * Distinct statements in the memory test (RELIABILITY.md reports a run with 100 000). node:sqlite
+ * frees a statement only when it is garbage-collected, so on Node and Deno memory plateaus around
+ * 200 MiB at 100 000 rather than staying flat; see RELIABILITY.md.
+ */
+const DISTINCT = Number(
+  (globalThis as unknown as { process: { env: Record<string, string | undefined> } }).process.env
+    .WALPOOL_DISTINCT_STATEMENTS ?? 20_000,
+);
+
 describe("bad input", () => {
   it("refuses statements that would break the pattern, and the database carries on", async () => {
     const db = await open(tempPath());
@@ -46,11 +56,11 @@ describe("bad input", () => {
     await db.close();
   });
 
-  it("keeps memory bounded over 100 000 distinct SQL texts (statement caches are bounded)", async () => {
+  it(`keeps memory bounded over ${DISTINCT} distinct SQL texts (statement caches are bounded)`, async () => {
     const db = await open(tempPath(), { readers: 1 });
     await db.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v)");
     const before = rss();
-    for (let i = 0; i < 100_000; i += 100) {
+    for (let i = 0; i < DISTINCT; i += 100) {
       await Promise.all(
         Array.from(
           { length: 100 },
@@ -60,9 +70,9 @@ describe("bad input", () => {
       await db.get(`SELECT count(*) AS n FROM t WHERE v >= ${i}`);
     }
     const grown = (rss() - before) / 2 ** 20;
-    console.log(`# 100 000 distinct statements: RSS grew ${grown.toFixed(1)} MiB`);
+    console.log(`# ${DISTINCT} distinct statements: RSS grew ${grown.toFixed(1)} MiB`);
     assert.ok(grown < 256, `RSS grew ${grown.toFixed(1)} MiB`);
-    assert.deepEqual(await db.get("SELECT count(*) AS n FROM t"), { n: 100_000 });
+    assert.deepEqual(await db.get("SELECT count(*) AS n FROM t"), { n: DISTINCT });
     await db.close();
   });
   it("rejects parameters that cannot be read (a throwing getter, a circular object) alone", async () => {
@@ -125,7 +135,7 @@ describe("bad input", () => {
     const list = Array.from({ length: 100_000 }, (_, i) => i).join(",");
     assert.deepEqual(await db.get(`SELECT 99999 IN (${list}) AS found`), { found: 1 });
     await db.exec(`CREATE TABLE t AS SELECT value AS v FROM json_each('[${list}]')`);
-    assert.deepEqual(await db.get("SELECT count(*) AS n FROM t"), { n: 100_000 });
+    assert.deepEqual(await db.get("SELECT count(*) AS n FROM t"), { n: DISTINCT });
     await db.close();
   });
 });
