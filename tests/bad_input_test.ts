@@ -135,7 +135,7 @@ describe("bad input", () => {
     const list = Array.from({ length: 100_000 }, (_, i) => i).join(",");
     assert.deepEqual(await db.get(`SELECT 99999 IN (${list}) AS found`), { found: 1 });
     await db.exec(`CREATE TABLE t AS SELECT value AS v FROM json_each('[${list}]')`);
-    assert.deepEqual(await db.get("SELECT count(*) AS n FROM t"), { n: DISTINCT });
+    assert.deepEqual(await db.get("SELECT count(*) AS n FROM t"), { n: 100_000 });
     await db.close();
   });
 });
