@@ -80,7 +80,6 @@ for (const step of steps) {
   totals.failed += c.failed;
   totals.skipped += c.skipped;
 }
-console.log(
-  `\nall runtimes: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`,
-);
+console.log("\nDeno, Bun and Node 22 together:");
+console.log(`total: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
 Deno.exit(ok ? 0 : 1);
