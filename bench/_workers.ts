@@ -21,10 +21,6 @@ interface NodeThreads {
     on(event: string, handler: (value: unknown) => void): void;
     terminate(): Promise<number>;
   };
-  parentPort: {
-    postMessage(m: unknown, transfer?: ArrayBuffer[]): void;
-    on(event: "message", handler: (m: unknown) => void): void;
-  } | null;
 }
 
 const nodeThreads = (): Promise<NodeThreads> => import("node:" + "worker_threads");
@@ -49,28 +45,5 @@ export async function startWorker(url: URL): Promise<BenchWorker> {
   };
 }
 
-/** Inside a worker: the port to the thread that started it. */
-export async function parentPort(): Promise<Port> {
-  if (isNode) {
-    const port = (await nodeThreads()).parentPort!;
-    return {
-      post: (m, transfer) => port.postMessage(m, transfer),
-      onMessage: (handler) => port.on("message", handler),
-    };
-  }
-  const scope = globalThis as unknown as {
-    postMessage(m: unknown, options?: { transfer: ArrayBuffer[] }): void;
-    onmessage: ((e: MessageEvent) => void) | null;
-  };
-  // Messages that arrive before the handler is set wait here.
-  const early: unknown[] = [];
-  let handle: ((message: unknown) => void) | undefined;
-  scope.onmessage = (e) => handle ? handle(e.data) : early.push(e.data);
-  return {
-    post: (m, transfer) => scope.postMessage(m, { transfer: transfer ?? [] }),
-    onMessage: (handler) => {
-      handle = handler;
-      for (const m of early.splice(0)) handler(m);
-    },
-  };
-}
+/** Inside a worker: the port to the thread that started it (walpool's own, same on every runtime). */
+export { parentPort } from "../lib/_worker_host.ts";
