@@ -1,12 +1,12 @@
-// Decides on the calling thread where a statement goes: only statements that cannot write go to
-// a reader. Deciding at call time keeps every write in the single FIFO order. Statements that
-// would end or nest walpool's own transactions are refused before they reach SQLite.
+// What walpool needs to know about a SQL text, worked out once on the calling thread and cached:
+// where it goes (only statements that cannot write go to a reader; deciding at call time keeps
+// every write in the single FIFO order), whether it is refused before it reaches SQLite, and the
+// parameters it takes.
 
 const COMMENTS_AND_SPACE = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*/;
 const WRITES = /\b(?:INSERT|UPDATE|DELETE|REPLACE|UPSERT)\b/i;
 // String literals, quoted identifiers and comments, which may contain anything.
-export const QUOTED =
-  /'(?:[^']|'')*'|"(?:[^"]|"")*"|`(?:[^`]|``)*`|\[[^\]]*\]|--[^\n]*|\/\*[\s\S]*?\*\//g;
+const QUOTED = /'(?:[^']|'')*'|"(?:[^"]|"")*"|`(?:[^`]|``)*`|\[[^\]]*\]|--[^\n]*|\/\*[\s\S]*?\*\//g;
 /** Pragmas the single writer pattern depends on, and what to use instead. */
 export const RESERVED_PRAGMAS: Record<string, string> = {
   journal_mode: "the database is always in WAL mode",
@@ -24,21 +24,52 @@ const CONTROL = /(?:^|;)\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b/i;
 const TRIGGER_BODY =
   /\bCREATE\s+(?:TEMP\s+|TEMPORARY\s+)?TRIGGER\b[\s\S]*?\bBEGIN\b[\s\S]*?;\s*END\b/gi;
 
-/** Verdicts of `isRead` by SQL text (bounded). */
-const reads = new Map<string, boolean>();
+/** What a SQL text is. */
+export interface StatementInfo {
+  /** A read that a read-only connection can carry out. */
+  read: boolean;
+  /** Why it is refused (a `TypeError` message), if it is. */
+  refusal?: string;
+  /** Parameters in all, numbered as SQLite numbers them. */
+  count: number;
+  /** Bare names of the named parameters (`:a`, `$a`, `@a`), in order. */
+  named: string[];
+  /** Whether it has `?` parameters. */
+  positional: boolean;
+}
+
+const infos = new Map<string, StatementInfo>();
+
+/** The analysis of `sql` (cached per SQL text, bounded). */
+export function statementInfo(sql: string): StatementInfo {
+  let info = infos.get(sql);
+  if (!info) {
+    if (typeof sql !== "string") throw new TypeError(`SQL must be a string, not ${typeof sql}`);
+    const text = sql.replace(QUOTED, " ");
+    info = { read: isReadOnly(sql), refusal: refusal(text), ...parameters(text) };
+    if (infos.size >= 1000) infos.clear();
+    infos.set(sql, info);
+  }
+  return info;
+}
 
 /** `true` when `sql` is a read that a read-only connection can carry out. */
 export function isRead(sql: string): boolean {
-  let verdict = reads.get(sql);
-  if (verdict === undefined) {
-    verdict = classify(sql);
-    if (reads.size >= 1000) reads.clear();
-    reads.set(sql, verdict);
-  }
-  return verdict;
+  return statementInfo(sql).read;
 }
 
-function classify(sql: string): boolean {
+/**
+ * Throws a `TypeError` when `sql` holds a statement that would break the single writer pattern:
+ * one that begins, ends or nests a transaction (BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT,
+ * RELEASE: walpool owns the writer's transactions), ATTACH or DETACH (the readers would not
+ * follow), or one that sets a pragma walpool depends on.
+ */
+export function checkStatement(sql: string): void {
+  const { refusal } = statementInfo(sql);
+  if (refusal) throw new TypeError(refusal);
+}
+
+function isReadOnly(sql: string): boolean {
   const text = sql.replace(COMMENTS_AND_SPACE, "");
   const keyword = /^[A-Za-z]+/.exec(text)?.[0].toUpperCase();
   switch (keyword) {
@@ -53,36 +84,41 @@ function classify(sql: string): boolean {
   }
 }
 
-/**
- * Throws a `TypeError` when `sql` holds a statement that would break the single writer pattern:
- * one that begins, ends or nests a transaction (BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT,
- * RELEASE: walpool owns the writer's transactions), ATTACH or DETACH (the readers would not
- * follow), or one that sets a pragma walpool depends on.
- */
-export function checkStatement(sql: string): void {
-  if (allowed.has(sql)) return;
-  if (typeof sql !== "string") throw new TypeError(`SQL must be a string, not ${typeof sql}`);
-  const text = sql.replace(QUOTED, " ");
-  const match = CONTROL.exec(text.replace(TRIGGER_BODY, " "));
-  if (match) {
-    throw new TypeError(
-      `${match[1].toUpperCase()} is not allowed here: walpool runs every write in its own ` +
-        "transactions; use db.transaction() or db.batch() to group statements",
-    );
+/** Why `text` (with its literals blanked out) is refused, or undefined. */
+function refusal(text: string): string | undefined {
+  const control = CONTROL.exec(text.replace(TRIGGER_BODY, " "));
+  if (control) {
+    return `${control[1].toUpperCase()} is not allowed here: walpool runs every write in its ` +
+      "own transactions; use db.transaction() or db.batch() to group statements";
   }
   const attach = ATTACH.exec(text);
   if (attach) {
-    throw new TypeError(
-      `${attach[1].toUpperCase()} is not allowed: it would change the writer's connection only, ` +
-        "and the readers would not see it",
-    );
+    return `${attach[1].toUpperCase()} is not allowed: it would change the writer's ` +
+      "connection only, and the readers would not see it";
   }
   const pragma = SET_PRAGMA.exec(text);
   const reserved = pragma && RESERVED_PRAGMAS[pragma[1].toLowerCase()];
-  if (reserved) throw new TypeError(`PRAGMA ${pragma[1]} is set by walpool: ${reserved}`);
-  if (allowed.size >= 1000) allowed.clear();
-  allowed.add(sql);
+  if (reserved) return `PRAGMA ${pragma[1]} is set by walpool: ${reserved}`;
 }
 
-/** SQL texts already checked (bounded), so a hot statement is checked once. */
-const allowed = new Set<string>();
+const PARAMETER = /\?(\d*)|(?<![\w$])[:@$]([A-Za-z_][\w$]*)/g;
+
+/** The parameters of `text` (literals blanked out), numbered as SQLite numbers them. */
+function parameters(text: string): Pick<StatementInfo, "count" | "named" | "positional"> {
+  let count = 0;
+  let positional = false;
+  const seen = new Set<string>();
+  const named: string[] = [];
+  for (const m of text.matchAll(PARAMETER)) {
+    if (m[2] !== undefined) {
+      if (seen.has(m[0])) continue;
+      seen.add(m[0]);
+      named.push(m[2]);
+      count++;
+    } else {
+      positional = true;
+      count = m[1] ? Math.max(count, Number(m[1])) : count + 1;
+    }
+  }
+  return { count, named, positional };
+}

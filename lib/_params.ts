@@ -2,45 +2,11 @@
 // values, refuses the same mistakes, and a bad value rejects its own call only.
 
 import type { BindParams, BindValue } from "./driver.ts";
-import { QUOTED } from "./_classify.ts";
+import { statementInfo } from "./_classify.ts";
 
 const EMPTY: BindParams = Object.freeze([]);
 const INT64_MAX = 9223372036854775807n;
 const INT64_MIN = -9223372036854775808n;
-
-/** The parameters a statement takes: how many in all, and the named ones (`:a`, `$a`, `@a`). */
-interface Shape {
-  count: number;
-  named: string[];
-  positional: boolean;
-}
-const shapes = new Map<string, Shape>();
-const PARAMETER = /\?(\d*)|(?<![\w$])[:@$]([A-Za-z_][\w$]*)/g;
-
-/** Parameters of `sql`, numbered as SQLite numbers them (cached per SQL text, bounded). */
-function shapeOf(sql: string): Shape {
-  let shape = shapes.get(sql);
-  if (shape) return shape;
-  let count = 0;
-  const seen = new Set<string>();
-  const named: string[] = [];
-  let positional = false;
-  for (const m of sql.replace(QUOTED, " ").matchAll(PARAMETER)) {
-    if (m[2] !== undefined) {
-      if (seen.has(m[0])) continue;
-      seen.add(m[0]);
-      named.push(m[2]);
-      count++;
-    } else {
-      positional = true;
-      count = m[1] ? Math.max(count, Number(m[1])) : count + 1;
-    }
-  }
-  shape = { count, named, positional };
-  if (shapes.size >= 1000) shapes.clear();
-  shapes.set(sql, shape);
-  return shape;
-}
 
 /**
  * The parameters of one statement, checked against the SQL: `TypeError` for a value that cannot
@@ -49,7 +15,7 @@ function shapeOf(sql: string): Shape {
  * keys are ignored.
  */
 export function bindParams(sql: string, params: unknown): BindParams {
-  const shape = shapeOf(sql);
+  const shape = statementInfo(sql);
   if (params === undefined || params === null) {
     if (shape.count > 0) {
       throw new RangeError(`The statement takes ${shape.count} parameter(s) and none were given`);
