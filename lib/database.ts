@@ -145,8 +145,11 @@ export class Database implements AsyncDisposable {
 
   #write(body: WriteBody, opts?: CallOptions): Promise<unknown> {
     if (this.#closing) return Promise.reject(new ClosedError());
-    const statements = body.kind === "batch" ? body.stmts.map((s) => s.sql) : [body.sql];
-    for (const sql of statements) checkStatement(sql);
+    if (body.kind === "batch") {
+      for (const s of body.stmts) checkStatement(s.sql);
+    } else {
+      checkStatement(body.sql);
+    }
     return this.#writer.request(body, opts?.signal);
   }
 
