@@ -95,6 +95,10 @@ export class Connection {
     return this.#statement(sql).all(params);
   }
 
+  values(sql: string, params: BindParams) {
+    return this.#statement(sql).values(params);
+  }
+
   exec(sql: string): void {
     this.#db.exec(sql);
   }
@@ -121,8 +125,7 @@ function finalize(stmt: DriverStatement): void {
 export function answerReads(conn: Connection, reqs: ReadRequest[]): Answer[] {
   return reqs.map((r) => {
     try {
-      const value = r.kind === "get" ? conn.get(r.sql, r.params) : conn.all(r.sql, r.params);
-      return { id: r.id, value };
+      return { id: r.id, value: conn[r.kind](r.sql, r.params) };
     } catch (error) {
       return { id: r.id, error: toErrorData(error, conn.driver) };
     }

@@ -43,6 +43,7 @@ export function withFaults(driver: Driver, plan: FaultPlan): Driver {
         run: (p) => (maybeFail("step"), stmt.run(p)),
         get: (p) => (maybeFail("step"), stmt.get(p)),
         all: (p) => (maybeFail("step"), stmt.all(p)),
+        values: (p) => (maybeFail("step"), stmt.values(p)),
         finalize: () => stmt.finalize(),
       });
       const connection: DriverConnection = {

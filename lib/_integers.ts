@@ -14,11 +14,12 @@ export function narrowInteger(value: bigint): number {
   return Number(value);
 }
 
-/** Narrows every `bigint` of a row in place (see {@linkcode narrowInteger}). */
-export function narrowRow(row: Record<string, unknown>): Record<string, unknown> {
-  for (const key in row) {
-    const value = row[key];
-    if (typeof value === "bigint") row[key] = narrowInteger(value);
+/** Narrows every `bigint` of a row (object or array) in place (see {@linkcode narrowInteger}). */
+export function narrowRow<T extends Record<string, unknown> | unknown[]>(row: T): T {
+  const r = row as Record<string, unknown>;
+  for (const key in r) {
+    const value = r[key];
+    if (typeof value === "bigint") r[key] = narrowInteger(value);
   }
   return row;
 }

@@ -5,7 +5,7 @@
  */
 
 import type { DriverName } from "./driver.ts";
-import type { ConnectionConfig } from "./protocol.ts";
+import type { ConnectionConfig, ReadKind } from "./protocol.ts";
 import type { FaultPlan } from "./_faults.ts";
 import { type WriteBody, Writer } from "./writer.ts";
 import { Readers } from "./readers.ts";
@@ -100,6 +100,8 @@ export interface Transaction {
   get<T = Row>(sql: string, params?: Params): Promise<T | undefined>;
   /** Every row, seeing the transaction's own writes. */
   all<T = Row>(sql: string, params?: Params): Promise<T[]>;
+  /** Every row as an array of values in column order, seeing the transaction's own writes. */
+  values<T extends unknown[] = unknown[]>(sql: string, params?: Params): Promise<T[]>;
   /** One or more statements, atomically. */
   exec(sql: string): Promise<void>;
 }
@@ -211,7 +213,29 @@ export class Database implements AsyncDisposable {
     return this.#query("all", sql, params, opts) as Promise<T[]>;
   }
 
-  #query(kind: "get" | "all", sql: string, params?: Params, opts?: CallOptions): Promise<unknown> {
+  /**
+   * Every row of a query as an array of values in column order (routed as
+   * {@linkcode Database.get}). Columns with the same name, as in a join, are all kept.
+   *
+   * @param sql One SQL statement.
+   * @param params Positional or named parameters.
+   * @param opts `signal` to stop waiting for it.
+   * @returns The rows, each an array.
+   * @throws {SqliteError} SQLite refused the statement.
+   * @example
+   * ```ts ignore
+   * const pairs = await db.values<[number, string]>("SELECT id, body FROM notes");
+   * ```
+   */
+  values<T extends unknown[] = unknown[]>(
+    sql: string,
+    params?: Params,
+    opts?: CallOptions,
+  ): Promise<T[]> {
+    return this.#query("values", sql, params, opts) as Promise<T[]>;
+  }
+
+  #query(kind: ReadKind, sql: string, params?: Params, opts?: CallOptions): Promise<unknown> {
     return this.#call(() => {
       const bound = bindParams(sql, params);
       if (!isRead(sql)) return this.#write({ kind, sql, params: bound }, opts);
@@ -318,6 +342,8 @@ export class Database implements AsyncDisposable {
             this.#call(() => raw.get(sql, checked(sql, params))) as Promise<never>,
           all: (sql, params) =>
             this.#call(() => raw.all(sql, checked(sql, params))) as Promise<never>,
+          values: (sql, params) =>
+            this.#call(() => raw.values(sql, checked(sql, params))) as Promise<never>,
           exec: (sql) => this.#call(() => (checked(sql), raw.exec(sql))) as Promise<void>,
         };
         return fn(tx);

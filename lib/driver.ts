@@ -31,6 +31,8 @@ export interface DriverStatement {
   get(params: BindParams): Record<string, unknown> | undefined;
   /** Every row as plain objects. */
   all(params: BindParams): Record<string, unknown>[];
+  /** Every row as an array of values in column order (duplicate column names kept). */
+  values(params: BindParams): unknown[][];
   /** Frees the statement. */
   finalize(): void;
 }

@@ -45,15 +45,18 @@ export interface Statement {
 
 /** A request the writer carries out; `tx` marks a statement of the open interactive transaction. */
 export type WriteRequest =
-  | { id: number; kind: "run" | "get" | "all"; sql: string; params: BindParams; tx?: boolean }
+  | { id: number; kind: "run" | ReadKind; sql: string; params: BindParams; tx?: boolean }
   | { id: number; kind: "exec"; sql: string; tx?: boolean }
   | { id: number; kind: "batch"; stmts: Statement[] }
   | { id: number; kind: "begin" | "commit" | "rollback" };
 
+/** What a read returns: the first row, every row, or every row as an array of values. */
+export type ReadKind = "get" | "all" | "values";
+
 /** A request a reader carries out. */
 export interface ReadRequest {
   id: number;
-  kind: "get" | "all";
+  kind: ReadKind;
   sql: string;
   params: BindParams;
 }
@@ -96,7 +99,17 @@ export type FromWorker =
 
 // --- the column layout ----------------------------------------------------------------------
 
-const KINDS = ["run", "get", "all", "exec", "batch", "begin", "commit", "rollback"] as const;
+const KINDS = [
+  "run",
+  "get",
+  "all",
+  "exec",
+  "batch",
+  "begin",
+  "commit",
+  "rollback",
+  "values",
+] as const;
 const TX = 16; // added to a kind for a statement of the open interactive transaction
 
 /** Requests, one index per request. */

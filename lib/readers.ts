@@ -2,7 +2,7 @@
 // or with `readers: 0` one read-only connection on the calling thread.
 
 import type { BindParams } from "./driver.ts";
-import type { ConnectionConfig, ReadRequest } from "./protocol.ts";
+import type { ConnectionConfig, ReadKind, ReadRequest } from "./protocol.ts";
 import { WorkerClient } from "./_worker_client.ts";
 import { answerReads, Connection } from "./_connection.ts";
 import { fromErrorData, WorkerError } from "./errors.ts";
@@ -71,7 +71,7 @@ export class Readers {
   }
 
   /** Runs a read on the least busy reader. */
-  read(kind: "get" | "all", sql: string, params: BindParams): Promise<unknown> {
+  read(kind: ReadKind, sql: string, params: BindParams): Promise<unknown> {
     const req: ReadRequest = { id: this.#nextId++, kind, sql, params };
     if (this.#inline) {
       const [answer] = answerReads(this.#inline, [req]);

@@ -3,7 +3,13 @@
 // started again if it dies.
 
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { ConnectionConfig, FromWorker, Statement, WriteRequest } from "./protocol.ts";
+import type {
+  ConnectionConfig,
+  FromWorker,
+  ReadKind,
+  Statement,
+  WriteRequest,
+} from "./protocol.ts";
 import type { BindParams } from "./driver.ts";
 import { type Pending, WorkerClient } from "./_worker_client.ts";
 import { Fifo } from "./_fifo.ts";
@@ -11,7 +17,7 @@ import { ClosedError, WorkerError } from "./errors.ts";
 
 /** What a caller can ask of the writer (the id is added here). */
 export type WriteBody =
-  | { kind: "run" | "get" | "all"; sql: string; params: BindParams }
+  | { kind: "run" | ReadKind; sql: string; params: BindParams }
   | { kind: "exec"; sql: string }
   | { kind: "batch"; stmts: Statement[] };
 
@@ -20,6 +26,7 @@ export interface TxStatements {
   run(sql: string, params: BindParams): Promise<unknown>;
   get(sql: string, params: BindParams): Promise<unknown>;
   all(sql: string, params: BindParams): Promise<unknown>;
+  values(sql: string, params: BindParams): Promise<unknown>;
   exec(sql: string): Promise<unknown>;
 }
 
@@ -273,6 +280,7 @@ export class Writer {
       run: (sql, params) => send({ kind: "run", sql, params }),
       get: (sql, params) => send({ kind: "get", sql, params }),
       all: (sql, params) => send({ kind: "all", sql, params }),
+      values: (sql, params) => send({ kind: "values", sql, params }),
       exec: (sql) => send({ kind: "exec", sql }),
     };
     let timer: ReturnType<typeof setTimeout> | undefined;

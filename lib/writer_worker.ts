@@ -248,6 +248,8 @@ function execute(req: WriteRequest): unknown {
       return conn.get(req.sql, req.params);
     case "all":
       return conn.all(req.sql, req.params);
+    case "values":
+      return conn.values(req.sql, req.params);
     case "exec":
       return atomically(() => conn.exec(req.sql));
     case "batch":

@@ -126,6 +126,27 @@ export function conformance(driver: DriverName, skip: true | string): void {
           assert.deepEqual(await db.all("SELECT * FROM t WHERE id = 99"), []);
           assert.equal(db.stats().readers, readers);
         });
+
+        it(`values() returns rows as arrays, keeping same-named columns (readers: ${readers})`, async () => {
+          const db = use(await fresh({ readers }));
+          await db.run("INSERT INTO t(v) VALUES (?)", ["a"]);
+          await db.run("INSERT INTO t(v) VALUES (?)", ["b"]);
+          assert.deepEqual(
+            await db.values("SELECT a.id, b.id, a.v FROM t a JOIN t b ON b.id = a.id + 1"),
+            [[1, 2, "a"]],
+          );
+          assert.deepEqual(await db.values("SELECT * FROM t WHERE id = 99"), []);
+          assert.deepEqual(await db.values("INSERT INTO t(v) VALUES ('c') RETURNING id, v"), [
+            [3, "c"],
+          ]);
+          const inTx = await db.transaction(async (tx) => {
+            await tx.run("INSERT INTO t(v) VALUES ('d')");
+            return tx.values("SELECT count(*), max(id) FROM t");
+          });
+          assert.deepEqual(inTx, [[4, 4]]);
+          await db.run("INSERT INTO t(id, v) VALUES (5, ?)", [2n ** 60n]);
+          await assert.rejects(db.values("SELECT v FROM t WHERE id = 5"), RangeError);
+        });
       }
 
       it("sends INSERT … RETURNING through get/all to the writer", async () => {
@@ -326,6 +347,10 @@ export function conformance(driver: DriverName, skip: true | string): void {
           const rows = await db.all<{ v: bigint }>("SELECT v FROM t ORDER BY id");
           assert.equal(rows[0].v, big);
           assert.equal(rows[1].v, 9223372036854775807n);
+          assert.deepEqual(await db.values("SELECT v FROM t ORDER BY id"), [
+            [big],
+            [9223372036854775807n],
+          ]);
         }
         {
           const db = use(await fresh());

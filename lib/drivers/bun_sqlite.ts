@@ -16,6 +16,7 @@ interface BunStatement {
   safeIntegers(on: boolean): void;
   get(...params: unknown[]): Row | null;
   all(...params: unknown[]): Row[];
+  values(...params: unknown[]): unknown[][];
   finalize(): void;
 }
 interface BunDatabase {
@@ -35,9 +36,9 @@ interface BunSqlite {
 const { Database } = await import("bun:" + "sqlite") as BunSqlite;
 
 /** Whether a row read as numbers may hold a rounded integer (one beyond ±2^53). */
-function mayBeRounded(row: Row): boolean {
+function mayBeRounded(row: Row | unknown[]): boolean {
   for (const key in row) {
-    const v = row[key];
+    const v = (row as Row)[key];
     if (typeof v === "number" && !Number.isSafeInteger(v) && Number.isInteger(v)) return true;
   }
   return false;
@@ -50,7 +51,7 @@ function mayBeRounded(row: Row): boolean {
  */
 function statement(stmt: BunStatement, safeIntegers: boolean, reader: boolean): DriverStatement {
   const args = (p: BindParams) => (Array.isArray(p) ? p : [p]) as unknown[];
-  const exact = <T>(read: () => T, rows: (r: T) => Row[]): T => {
+  const exact = <T>(read: () => T, rows: (r: T) => (Row | unknown[])[]): T => {
     const first = read();
     if (!rows(first).some(mayBeRounded)) return first;
     stmt.safeIntegers(true);
@@ -77,6 +78,11 @@ function statement(stmt: BunStatement, safeIntegers: boolean, reader: boolean): 
     all(p) {
       const read = () => stmt.all(...args(p));
       return (reader ? exact(read, (rows) => rows) : read()).map(narrow);
+    },
+    values(p) {
+      const read = () => stmt.values(...args(p));
+      const rows = reader ? exact(read, (rows) => rows) : read();
+      return safeIntegers ? rows : rows.map(narrowRow);
     },
     finalize: () => stmt.finalize(),
   };

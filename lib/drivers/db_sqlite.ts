@@ -107,6 +107,10 @@ function statement(
     },
     get: (p) => rows(p)[0],
     all: rows,
+    values(p) {
+      const values = withCode(db, () => stmt.values(args(p)));
+      return safe ? values : values.map(narrowRow);
+    },
     finalize: () => stmt.finalize(),
   };
 }

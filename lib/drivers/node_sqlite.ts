@@ -34,6 +34,10 @@ function args(p: BindParams): Args {
   return [named] as Args;
 }
 
+// Rows as arrays (Node ≥ 22.16, Deno, Bun); not in every version's type declarations.
+const arrays = (stmt: StatementSync, on: boolean) =>
+  (stmt as StatementSync & { setReturnArrays(on: boolean): void }).setReturnArrays(on);
+
 function statement(
   stmt: StatementSync,
   safeIntegers: boolean,
@@ -54,6 +58,14 @@ function statement(
       return row === undefined ? undefined : plain(row);
     },
     all: (p) => stmt.all(...args(p)).map(plain),
+    values(p) {
+      arrays(stmt, true);
+      try {
+        return stmt.all(...args(p)) as unknown as unknown[][];
+      } finally {
+        arrays(stmt, false);
+      }
+    },
     finalize() {}, // node:sqlite finalizes statements when they are garbage collected
   };
 }
