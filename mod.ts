@@ -30,5 +30,6 @@ export {
   type TransactionOptions,
   type Value,
 } from "./lib/database.ts";
-export { ClosedError, SqliteError, WorkerError } from "./lib/errors.ts";
+export { ClosedError, MigrationError, SqliteError, WorkerError } from "./lib/errors.ts";
+export type { Migration } from "./lib/_migrations.ts";
 export type { DriverName } from "./lib/driver.ts";

@@ -12,6 +12,7 @@ import { Readers } from "./readers.ts";
 import { bindParams } from "./_params.ts";
 import { checkStatement, isRead, RESERVED_PRAGMAS } from "./_classify.ts";
 import { ClosedError } from "./errors.ts";
+import { checkMigrations, migrate, type Migration } from "./_migrations.ts";
 
 /** A value that can be bound: booleans bind as 1/0, any `Uint8Array` view as its exact bytes. */
 export type Value = null | number | bigint | string | boolean | Uint8Array;
@@ -56,6 +57,15 @@ export interface OpenOptions {
   transactionTimeout?: number;
   /** Extra pragmas run on every connection at open, e.g. `{ foreign_keys: true }`. */
   pragmas?: Record<string, string | number | boolean>;
+  /**
+   * Schema migrations, in order: SQL text, or a function running statements on a
+   * {@linkcode Transaction}. `PRAGMA user_version` counts those applied; at open, the ones past
+   * it run through the writer in one transaction, so `open()` applies them all or rejects with a
+   * {@linkcode MigrationError} naming the one that failed and leaves the database as it was.
+   * Never edit or remove a migration that has shipped; append new ones.
+   * @default {[]}
+   */
+  migrations?: readonly Migration[];
 }
 
 /** Counters of a database, as a plain object. */
@@ -427,6 +437,7 @@ export class Database implements AsyncDisposable {
  * @throws {SqliteError} The file cannot be opened or written.
  * @throws {TypeError} An option has the wrong type.
  * @throws {RangeError} A number option is out of range.
+ * @throws {MigrationError} A migration failed; none was applied.
  * @example
  * ```ts ignore
  * import { open } from "@walpool/walpool";
@@ -448,13 +459,21 @@ export async function open(path: string | URL, options: OpenOptions = {}): Promi
   // Internal, for walpool's fault-injection tests: faults for the writer's connection only.
   const faults = (options as { faults?: FaultPlan }).faults;
   const writer = await Writer.start({ ...base, faults }, o.maxBatch, o.maxQueue);
+  let readers: Readers;
   try {
-    const readers = await Readers.start({ ...base, readonly: true }, o.readers);
-    return new Database(writer, readers, o.transactionTimeout);
+    readers = await Readers.start({ ...base, readonly: true }, o.readers);
   } catch (error) {
     await writer.close();
     throw error;
   }
+  const db = new Database(writer, readers, o.transactionTimeout);
+  try {
+    if (o.migrations.length) await migrate(db, o.migrations);
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  return db;
 }
 
 function filePath(path: string | URL): string {
@@ -532,5 +551,6 @@ function checkOptions(
     safeIntegers: options.safeIntegers ?? false,
     transactionTimeout: int("transactionTimeout", options.transactionTimeout, 30000, 1),
     pragmas,
+    migrations: checkMigrations(options.migrations),
   };
 }

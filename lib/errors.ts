@@ -105,6 +105,39 @@ export class WorkerError extends Error {
   }
 }
 
+/**
+ * A migration given to `open()` failed, or the database is at a version beyond the migrations
+ * given. The migrations of that `open()` were rolled back: the database is as it was.
+ *
+ * @example
+ * ```ts ignore
+ * import { MigrationError, open } from "@walpool/walpool";
+ *
+ * try {
+ *   await open("app.db", { migrations: ["CREATE TABLE notes(id INTEGER PRIMARY KEY)"] });
+ * } catch (error) {
+ *   if (error instanceof MigrationError) console.error(error.index, error.cause);
+ * }
+ * ```
+ */
+export class MigrationError extends Error {
+  /** Index in the `migrations` array of the one that failed. */
+  readonly index: number;
+
+  /**
+   * Creates the error (walpool does; you catch it).
+   *
+   * @param message What happened.
+   * @param index Index in the `migrations` array.
+   * @param cause The error the migration raised, if any.
+   */
+  constructor(message: string, index: number, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = "MigrationError";
+    this.index = index;
+  }
+}
+
 /** Turns anything thrown inside a worker into plain data that survives `postMessage`. */
 export function toErrorData(error: unknown, driver?: Driver): ErrorData {
   if (error instanceof SqliteError) {

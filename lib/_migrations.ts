@@ -1,0 +1,61 @@
+// Schema migrations at open: an ordered list, tracked by `PRAGMA user_version`, applied through
+// the writer in one transaction, so `open()` applies every pending migration or none.
+
+import type { Database, Transaction } from "./database.ts";
+import { MigrationError } from "./errors.ts";
+
+/** One migration: SQL statements, or a function that runs statements on `tx`. */
+export type Migration = string | ((tx: Transaction) => void | Promise<void>);
+
+/** Throws a `TypeError` unless `migrations` is an array of strings and functions. */
+export function checkMigrations(migrations: unknown): readonly Migration[] {
+  if (migrations === undefined) return [];
+  if (!Array.isArray(migrations)) {
+    throw new TypeError("Option migrations must be an array of SQL strings or functions");
+  }
+  migrations.forEach((m, i) => {
+    if (typeof m !== "string" && typeof m !== "function") {
+      throw new TypeError(`Migration ${i} must be a SQL string or a function, got ${typeof m}`);
+    }
+  });
+  return migrations;
+}
+
+/**
+ * Applies the migrations past the database's `user_version`, in order, in one transaction,
+ * setting `user_version` to the number applied. On failure nothing is applied and a
+ * {@linkcode MigrationError} names the migration.
+ */
+export async function migrate(db: Database, migrations: readonly Migration[]): Promise<void> {
+  let current = 0;
+  let index = -1;
+  try {
+    // A migration may be long: it is not held to transactionTimeout.
+    await db.transaction(async (tx) => {
+      const row = await tx.get<{ user_version: number }>("PRAGMA user_version");
+      current = row?.user_version ?? 0;
+      if (current > migrations.length) {
+        throw new MigrationError(
+          `The database is at version ${current} (PRAGMA user_version), beyond the ` +
+            `${migrations.length} migrations given: was it migrated by a newer version of the app?`,
+          migrations.length,
+        );
+      }
+      for (index = current; index < migrations.length; index++) {
+        const migration = migrations[index];
+        if (typeof migration === "string") await tx.exec(migration);
+        else await migration(tx);
+        await tx.exec(`PRAGMA user_version = ${index + 1}`);
+      }
+    }, { timeout: 2 ** 31 - 1 });
+  } catch (error) {
+    if (error instanceof MigrationError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new MigrationError(
+      `Migration ${index} failed, so none was applied (user_version is still ${current}): ` +
+        message,
+      index,
+      error,
+    );
+  }
+}
