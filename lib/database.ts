@@ -13,6 +13,7 @@ import { bindParams } from "./_params.ts";
 import { checkStatement, isRead, RESERVED_PRAGMAS } from "./_classify.ts";
 import { ClosedError } from "./errors.ts";
 import { checkMigrations, migrate, type Migration } from "./_migrations.ts";
+import { type SqlTag, sqlTag } from "./sql_tag.ts";
 
 /** A value that can be bound: booleans bind as 1/0, any `Uint8Array` view as its exact bytes. */
 export type Value = null | number | bigint | string | boolean | Uint8Array;
@@ -114,6 +115,8 @@ export interface Transaction {
   values<T extends unknown[] = unknown[]>(sql: string, params?: Params): Promise<T[]>;
   /** One or more statements, atomically. */
   exec(sql: string): Promise<void>;
+  /** Tagged templates in the transaction: see {@linkcode Database.sql}. */
+  readonly sql: SqlTag;
 }
 
 /** Options of {@linkcode Database.transaction}. */
@@ -147,11 +150,27 @@ export class Database implements AsyncDisposable {
   #timeout: number;
   #closing: Promise<void> | undefined;
 
+  /**
+   * Tagged templates: every `${value}` is bound as a parameter, never spliced into the SQL;
+   * table and column names go in only through {@linkcode ident}. Used as a tag it returns every
+   * row (routed like {@linkcode Database.all}); `.get`, `.values` and `.run` (the writer form)
+   * take a template too. The SQL text is built once per template.
+   *
+   * @example
+   * ```ts ignore
+   * const id = 1;
+   * const notes = await db.sql<{ body: string }>`SELECT body FROM notes WHERE id = ${id}`;
+   * const { changes } = await db.sql.run`UPDATE notes SET body = ${"hi"} WHERE id = ${id}`;
+   * ```
+   */
+  readonly sql: SqlTag;
+
   /** Use {@linkcode open}. @internal */
   constructor(writer: Writer, readers: Readers, transactionTimeout: number) {
     this.#writer = writer;
     this.#readers = readers;
     this.#timeout = transactionTimeout;
+    this.sql = sqlTag(this);
     internals.set(this, { writer, readers });
   }
 
@@ -345,6 +364,7 @@ export class Database implements AsyncDisposable {
           checkStatement(sql);
           return bindParams(sql, params);
         };
+        let tag: SqlTag | undefined;
         const tx: Transaction = {
           run: (sql, params) =>
             this.#call(() => raw.run(sql, checked(sql, params))) as Promise<RunResult>,
@@ -355,6 +375,9 @@ export class Database implements AsyncDisposable {
           values: (sql, params) =>
             this.#call(() => raw.values(sql, checked(sql, params))) as Promise<never>,
           exec: (sql) => this.#call(() => (checked(sql), raw.exec(sql))) as Promise<void>,
+          get sql() {
+            return tag ??= sqlTag(tx);
+          },
         };
         return fn(tx);
       },
