@@ -19,6 +19,7 @@
 
 export {
   type CallOptions,
+  type CommitEvent,
   Database,
   open,
   type OpenOptions,
@@ -34,3 +35,4 @@ export { ClosedError, MigrationError, SqliteError, WorkerError } from "./lib/err
 export type { Migration } from "./lib/_migrations.ts";
 export { ident, Identifier, type SqlTag, type SqlValue } from "./lib/sql_tag.ts";
 export type { DriverName } from "./lib/driver.ts";
+export type { LatencySummary } from "./lib/_histogram.ts";

@@ -14,6 +14,7 @@ import { checkStatement, isRead, RESERVED_PRAGMAS } from "./_classify.ts";
 import { ClosedError } from "./errors.ts";
 import { checkMigrations, migrate, type Migration } from "./_migrations.ts";
 import { type SqlTag, sqlTag } from "./sql_tag.ts";
+import type { LatencySummary } from "./_histogram.ts";
 
 /** A value that can be bound: booleans bind as 1/0, any `Uint8Array` view as its exact bytes. */
 export type Value = null | number | bigint | string | boolean | Uint8Array;
@@ -67,6 +68,26 @@ export interface OpenOptions {
    * @default {[]}
    */
   migrations?: readonly Migration[];
+  /**
+   * Called on your thread after each commit of the writer, with what it carried and how long it
+   * took: one call per group commit or interactive transaction, so it is cheap enough to leave
+   * on (e.g. to feed metrics). An error it throws is logged and ignored.
+   */
+  onCommit?: (event: CommitEvent) => void;
+}
+
+/** What {@linkcode OpenOptions.onCommit} is told about a commit. */
+export interface CommitEvent {
+  /** `"group"`: writes committed together; `"transaction"`: an interactive transaction. */
+  kind: "group" | "transaction";
+  /** Requests (statements, for a transaction) the commit applied. */
+  requests: number;
+  /** Requests of the group (statements of the transaction) that failed alone. */
+  failed: number;
+  /** SQLite transactions used: more than 1 when a group was replayed after a rollback. */
+  commits: number;
+  /** Milliseconds: the writer's time on the group, commit and sync included; for a transaction, from BEGIN to COMMIT. */
+  ms: number;
 }
 
 /** Counters of a database, as a plain object. */
@@ -101,6 +122,20 @@ export interface Stats {
   largestWalBytes: number;
   /** Checkpoints the writer ran when idle (SQLite's own at commits are not counted). */
   checkpoints: number;
+  /** Milliseconds from each write call to its answer: waiting for room, the trip, the commit. */
+  writeLatency: LatencySummary;
+  /** Milliseconds the writer spent on each group of writes, commit and sync included. */
+  commitLatency: LatencySummary;
+  /** Commits by the requests they carried: `{ "1": 12, "2-3": 40, …, "1024+": 1 }`. */
+  commitSizes: Record<string, number>;
+  /** Times the writer's BEGIN waited (over 1 ms) for a lock held by another process. */
+  lockWaits: number;
+  /** Milliseconds those waits took in all. */
+  lockWaitMs: number;
+  /** Calls that failed with SQLITE_BUSY: another process held a lock past `busyTimeout`. */
+  busyFailures: number;
+  /** Per reader worker, the share of its time since it started spent running reads (0–1). */
+  readerUtilisation: number[];
 }
 
 /** The statements available inside {@linkcode Database.transaction}: they run in its transaction. */
@@ -422,6 +457,13 @@ export class Database implements AsyncDisposable {
       walBytes: c.walBytes,
       largestWalBytes: c.largestWalBytes,
       checkpoints: c.checkpoints,
+      writeLatency: this.#writer.writeLatency.summary(),
+      commitLatency: this.#writer.commitLatency.summary(),
+      commitSizes: this.#writer.commitSizes.histogram(),
+      lockWaits: c.lockWaits,
+      lockWaitMs: Math.round(c.lockWaitMs),
+      busyFailures: c.busyFailures + this.#readers.busyFailures,
+      readerUtilisation: this.#readers.utilisation(),
     };
   }
 
@@ -481,7 +523,7 @@ export async function open(path: string | URL, options: OpenOptions = {}): Promi
   };
   // Internal, for walpool's fault-injection tests: faults for the writer's connection only.
   const faults = (options as { faults?: FaultPlan }).faults;
-  const writer = await Writer.start({ ...base, faults }, o.maxBatch, o.maxQueue);
+  const writer = await Writer.start({ ...base, faults }, o.maxBatch, o.maxQueue, o.onCommit);
   let readers: Readers;
   try {
     readers = await Readers.start({ ...base, readonly: true }, o.readers);
@@ -537,7 +579,10 @@ function integerOption(name: string, value: unknown, min: number): number {
 
 function checkOptions(
   options: OpenOptions,
-): Required<Omit<OpenOptions, "pragmas">> & { pragmas: string[] } {
+): Required<Omit<OpenOptions, "pragmas" | "onCommit">> & {
+  pragmas: string[];
+  onCommit?: OpenOptions["onCommit"];
+} {
   if (typeof options !== "object" || options === null) {
     throw new TypeError("Options must be an object");
   }
@@ -548,6 +593,9 @@ function checkOptions(
     throw new TypeError(
       `Unknown driver "${driver}": use "bun:sqlite", "node:sqlite" or "@db/sqlite"`,
     );
+  }
+  if (options.onCommit !== undefined && typeof options.onCommit !== "function") {
+    throw new TypeError("Option onCommit must be a function");
   }
   const durability = options.durability ?? "normal";
   if (durability !== "normal" && durability !== "full") {
@@ -575,5 +623,6 @@ function checkOptions(
     transactionTimeout: int("transactionTimeout", options.transactionTimeout, 30000, 1),
     pragmas,
     migrations: checkMigrations(options.migrations),
+    onCommit: options.onCommit,
   };
 }

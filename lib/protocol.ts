@@ -86,14 +86,23 @@ export type ToReader =
   | { t: "close" };
 
 /**
- * Any worker → main thread. For grouped writes, `commits` counts the transactions committed for
- * these answers and `largest` is the most requests one of them carried. `wal` reports the WAL's
- * size after the writer's checkpoints.
+ * Any worker → main thread. With answers, the writer reports what it measured since its last
+ * answers message: `commits`, the requests each commit carried, and `ms`, its time on these
+ * answers; `lockWaits`/`lockWaitMs`, BEGINs that waited for another process's lock. A reader
+ * reports `ms`, its time on the reads. `wal` reports the WAL's size after the writer's
+ * checkpoints.
  */
 export type FromWorker =
   | { t: "ready" }
   | { t: "failed"; error: ErrorData }
-  | { t: "answers"; batch: AnswerBatch; commits?: number; largest?: number }
+  | {
+    t: "answers";
+    batch: AnswerBatch;
+    commits?: number[];
+    ms?: number;
+    lockWaits?: number;
+    lockWaitMs?: number;
+  }
   | { t: "wal"; bytes: number; largestBytes: number; checkpoints: number }
   | { t: "closed" };
 

@@ -18,12 +18,12 @@ port.onMessage((message) => {
         port.post({ t: "ready" });
       }, (error) => port.post({ t: "failed", error: toErrorData(error) }));
       break;
-    case "read":
-      port.post({
-        t: "answers",
-        batch: encodeAnswers(answerReads(conn!, decodeRequests<ReadRequest>(msg.batch))),
-      });
+    case "read": {
+      const began = performance.now();
+      const answers = answerReads(conn!, decodeRequests<ReadRequest>(msg.batch));
+      port.post({ t: "answers", batch: encodeAnswers(answers), ms: performance.now() - began });
       break;
+    }
     case "close":
       conn?.close();
       port.post({ t: "closed" });

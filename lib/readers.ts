@@ -19,11 +19,18 @@ export class Readers {
   reads = 0;
   /** Reader workers started again after they stopped. */
   restarts = 0;
+  /** Reads that failed with SQLITE_BUSY (a lock held elsewhere past busyTimeout). */
+  busyFailures = 0;
+  /** Per reader worker: when it started, and the milliseconds it has spent on reads since. */
+  #started: number[];
+  #busyMs: number[];
 
   private constructor(config: ConnectionConfig, count: number) {
     this.#config = config;
     this.#workers = new Array(count).fill(undefined);
     this.#restarting = new Array(count).fill(undefined);
+    this.#started = new Array(count).fill(performance.now());
+    this.#busyMs = new Array(count).fill(0);
   }
 
   /** Opens `count` reader workers, or one inline connection when `count` is 0. */
@@ -46,9 +53,24 @@ export class Readers {
     this.#workers[i] = await WorkerClient.start<ReadRequest>(
       "reader",
       { t: "init", config: this.#config },
-      (message) => void (message.t === "answers" && (this.reads += message.batch.ids.length)),
+      (message) => {
+        if (message.t !== "answers") return;
+        this.reads += message.batch.ids.length;
+        this.#busyMs[i] += message.ms ?? 0;
+        for (const k in message.batch.errors) {
+          if (message.batch.errors[k].code?.startsWith("SQLITE_BUSY")) this.busyFailures++;
+        }
+      },
       () => this.#died(i),
     );
+    this.#started[i] = performance.now();
+    this.#busyMs[i] = 0;
+  }
+
+  /** Per reader worker, the share of its time since it started spent running reads (0–1). */
+  utilisation(): number[] {
+    const now = performance.now();
+    return this.#busyMs.map((ms, i) => Math.min(1, ms / Math.max(1, now - this.#started[i])));
   }
 
   #died(i: number): void {
@@ -76,6 +98,7 @@ export class Readers {
     if (this.#inline) {
       const [answer] = answerReads(this.#inline, [req]);
       this.reads++;
+      if (answer.error?.code?.startsWith("SQLITE_BUSY")) this.busyFailures++;
       return answer.error
         ? Promise.reject(fromErrorData(answer.error))
         : Promise.resolve(answer.value);

@@ -14,6 +14,8 @@ import type { BindParams } from "./driver.ts";
 import { type Pending, WorkerClient } from "./_worker_client.ts";
 import { Fifo } from "./_fifo.ts";
 import { ClosedError, WorkerError } from "./errors.ts";
+import { Latencies, Sizes } from "./_histogram.ts";
+import type { CommitEvent } from "./database.ts";
 
 /** What a caller can ask of the writer (the id is added here). */
 export type WriteBody =
@@ -34,6 +36,8 @@ export interface TxStatements {
 class WriteCall implements Pending {
   readonly req: WriteRequest;
   readonly signal?: AbortSignal;
+  /** When the call was made (for stats' writeLatency). */
+  readonly at: number = performance.now();
   #writer: Writer;
   #resolve: (value: unknown) => void;
   #reject: (error: Error) => void;
@@ -95,6 +99,9 @@ export interface WriterCounters {
   walBytes: number;
   largestWalBytes: number;
   checkpoints: number;
+  lockWaits: number;
+  lockWaitMs: number;
+  busyFailures: number;
 }
 
 // Which writer's transaction callback the current async context runs in (deadlock detection).
@@ -124,12 +131,28 @@ export class Writer {
     walBytes: 0,
     largestWalBytes: 0,
     checkpoints: 0,
+    lockWaits: 0,
+    lockWaitMs: 0,
+    busyFailures: 0,
   };
+  /** Milliseconds from a write call to its answer. */
+  readonly writeLatency: Latencies = new Latencies();
+  /** Milliseconds the writer spent on each group, commit included. */
+  readonly commitLatency: Latencies = new Latencies();
+  /** Requests each commit carried. */
+  readonly commitSizes: Sizes = new Sizes();
+  #onCommit: ((event: CommitEvent) => void) | undefined;
 
-  private constructor(config: ConnectionConfig, maxBatch: number, maxQueue: number) {
+  private constructor(
+    config: ConnectionConfig,
+    maxBatch: number,
+    maxQueue: number,
+    onCommit?: (event: CommitEvent) => void,
+  ) {
     this.#config = config;
     this.#maxBatch = maxBatch;
     this.#maxQueue = maxQueue;
+    this.#onCommit = onCommit;
   }
 
   /** Starts the writer worker; rejects with the reason when the database cannot be opened. */
@@ -137,8 +160,9 @@ export class Writer {
     config: ConnectionConfig,
     maxBatch: number,
     maxQueue: number,
+    onCommit?: (event: CommitEvent) => void,
   ): Promise<Writer> {
-    const writer = new Writer(config, maxBatch, maxQueue);
+    const writer = new Writer(config, maxBatch, maxQueue, onCommit);
     await writer.#spawn();
     return writer;
   }
@@ -208,6 +232,7 @@ export class Writer {
   answered(call: WriteCall, outcome: "done" | "failed" | "cancelled"): void {
     this.#sent--;
     if (outcome === "failed") this.counters.failures++;
+    if (outcome !== "cancelled") this.writeLatency.add(performance.now() - call.at);
     if (outcome !== "done" && call.req.kind === "begin") this.#txOpen = false;
     this.#pump();
     this.#settle();
@@ -240,11 +265,44 @@ export class Writer {
       this.counters.checkpoints = message.checkpoints;
       return;
     }
-    if (message.commits === undefined) return; // answers of an interactive transaction
-    const { ids, errors, cancelled } = message.batch;
-    this.counters.commits += message.commits;
-    this.counters.committed += ids.length - Object.keys(errors).length - cancelled.length;
-    this.counters.largestCommit = Math.max(this.counters.largestCommit, message.largest ?? 0);
+    const c = this.counters;
+    if (message.lockWaits) {
+      c.lockWaits += message.lockWaits;
+      c.lockWaitMs += message.lockWaitMs!;
+    }
+    const { errors } = message.batch;
+    let failed = 0;
+    for (const i in errors) {
+      failed++;
+      if (errors[i].code?.startsWith("SQLITE_BUSY")) c.busyFailures++;
+    }
+    if (!message.commits) return; // no group was committed (e.g. a transaction's statement)
+    let requests = 0;
+    for (const n of message.commits) {
+      requests += n;
+      this.commitSizes.add(n);
+      if (n > c.largestCommit) c.largestCommit = n;
+    }
+    c.commits += message.commits.length;
+    c.committed += requests;
+    this.commitLatency.add(message.ms!);
+    this.#notify({
+      kind: "group",
+      requests,
+      failed,
+      commits: message.commits.length,
+      ms: message.ms!,
+    });
+  }
+
+  /** Calls the onCommit hook; an error it throws is logged, never passed on to walpool. */
+  #notify(event: CommitEvent): void {
+    if (!this.#onCommit) return;
+    try {
+      this.#onCommit(event);
+    } catch (error) {
+      console.error("walpool: the onCommit hook threw", error);
+    }
   }
 
   /** Runs `fn` in an interactive transaction; see `Database.transaction`. */
@@ -254,6 +312,9 @@ export class Writer {
     signal?: AbortSignal,
   ): Promise<T> {
     await this.request({ kind: "begin" }, signal);
+    const began = performance.now();
+    let statements = 0;
+    let failed = 0;
     this.counters.transactions++;
     const client = this.#client;
     const generation = this.#generation;
@@ -261,7 +322,13 @@ export class Writer {
     let ended: string | undefined;
     const send = (body: WriteBody | { kind: "commit" | "rollback" }) => {
       if (ended) return Promise.reject(new Error(`The transaction has ended (${ended})`));
-      return this.#direct(client, { ...body, id: this.#nextId++, tx: true } as WriteRequest);
+      statements++;
+      const answer = this.#direct(
+        client,
+        { ...body, id: this.#nextId++, tx: true } as WriteRequest,
+      );
+      answer.catch(() => failed++);
+      return answer;
     };
     const end = async (kind: "commit" | "rollback", why: string) => {
       const answer = send({ kind });
@@ -298,6 +365,13 @@ export class Writer {
       const value = await Promise.race([inTransaction.run(scope, () => fn(tx)), expired]);
       clearTimeout(timer);
       await end("commit", "it was committed");
+      this.#notify({
+        kind: "transaction",
+        requests: statements - 1 - failed, // the COMMIT itself is not one
+        failed,
+        commits: 1,
+        ms: performance.now() - began,
+      });
       return value;
     } catch (error) {
       if (!ended) await end("rollback", "it was rolled back").catch(() => {});

@@ -102,22 +102,29 @@ async function loop(): Promise<void> {
         break;
       } else {
         head++;
-        if (start(req)) port.post({ t: "answers", batch: encodeAnswers([control(req)]) });
+        if (start(req)) post([control(req)]);
       }
     }
     clearTimeout(idleTimer);
     if (group.length) {
+      const began = performance.now();
       const answers = commitGroup(group);
-      port.post({
-        t: "answers",
-        batch: encodeAnswers(answers),
-        commits: tally.commits,
-        largest: tally.largest,
-      });
-      tally.commits = tally.largest = 0;
+      post(answers, performance.now() - began);
     }
     if (head === backlog.length && chunksWaiting === 0) idleTimer = setTimeout(checkpoint, IDLE_MS);
   }
+}
+
+/** Posts answers with what the writer measured since the last answers message. */
+function post(answers: Answer[], ms?: number): void {
+  port.post({
+    t: "answers",
+    batch: encodeAnswers(answers),
+    ...(tally.commits.length ? { commits: tally.commits, ms } : {}),
+    ...(tally.lockWaits ? { lockWaits: tally.lockWaits, lockWaitMs: tally.lockWaitMs } : {}),
+  });
+  tally.commits = [];
+  tally.lockWaits = tally.lockWaitMs = 0;
 }
 
 // --- checkpoints ----------------------------------------------------------------------------
@@ -172,8 +179,23 @@ function isGroupable(req: WriteRequest): boolean {
 
 // --- group commit -------------------------------------------------------------------------
 
-/** Commits made and the most requests one of them carried, since the last answers message. */
-const tally = { commits: 0, largest: 0 };
+/**
+ * Since the last answers message: requests each commit carried, and the times BEGIN IMMEDIATE
+ * waited for another process's lock (longer than LOCK_WAIT_MS) and for how long in all.
+ */
+const tally = { commits: [] as number[], lockWaits: 0, lockWaitMs: 0 };
+const LOCK_WAIT_MS = 1;
+
+/** BEGIN IMMEDIATE, noting a wait for a lock held elsewhere. */
+function begin(): void {
+  const began = performance.now();
+  conn.exec("BEGIN IMMEDIATE");
+  const waited = performance.now() - began;
+  if (waited > LOCK_WAIT_MS) {
+    tally.lockWaits++;
+    tally.lockWaitMs += waited;
+  }
+}
 
 /**
  * Commits `reqs` as one transaction and returns one answer each, in order. A request that fails
@@ -202,7 +224,7 @@ function commitGroup(reqs: WriteRequest[]): Answer[] {
  */
 function runInTransaction(reqs: WriteRequest[]): { done: Answer[]; failedAt: number } {
   try {
-    conn.exec("BEGIN IMMEDIATE");
+    begin();
   } catch (error) {
     return { done: reqs.map((r) => fail(r, error)), failedAt: -1 };
   }
@@ -219,8 +241,7 @@ function runInTransaction(reqs: WriteRequest[]): { done: Answer[]; failedAt: num
   }
   try {
     conn.exec("COMMIT");
-    tally.commits++;
-    tally.largest = Math.max(tally.largest, applied);
+    tally.commits.push(applied);
     return { done, failedAt: -1 };
   } catch (error) {
     if (conn.inTransaction()) rollbackQuietly();
@@ -281,7 +302,7 @@ function control(req: WriteRequest): Answer {
     switch (req.kind) {
       case "begin":
         txLost = undefined;
-        conn.exec("BEGIN IMMEDIATE");
+        begin();
         return { id: req.id };
       case "commit":
       case "rollback":

@@ -114,6 +114,10 @@ describe("failures", () => {
     const result = await write;
     assert.equal(result.changes, 1);
     assert.match(await exited, /released/);
+    const { lockWaits, lockWaitMs, busyFailures } = db.stats();
+    assert.equal(lockWaits, 1, "stats() counts the BEGIN that waited for the lock");
+    assert.ok(lockWaitMs >= 500, `the wait was about 2 s, stats() says ${lockWaitMs} ms`);
+    assert.equal(busyFailures, 0);
     assert.deepEqual(await db.all("SELECT v FROM t ORDER BY id"), [
       { v: "from another process" },
       { v: "mine" },
@@ -135,6 +139,7 @@ describe("failures", () => {
       assert.ok(e instanceof SqliteError);
       assert.match(e.code, /^SQLITE_BUSY/);
     }
+    assert.equal(db.stats().busyFailures, 2);
     await exited;
     await db.run("INSERT INTO t(v) VALUES ('retried')");
     assert.deepEqual(await db.all("SELECT v FROM t ORDER BY id"), [

@@ -1,0 +1,111 @@
+// stats() and the onCommit hook: what they report matches what happened.
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { type CommitEvent, type LatencySummary, open, SqliteError } from "../mod.ts";
+import { settle, tempPath } from "./_helpers.ts";
+
+function checkSummary(s: LatencySummary, count: number): void {
+  assert.equal(s.count, count);
+  assert.ok(s.meanMs > 0 && s.meanMs <= s.maxMs, JSON.stringify(s));
+  assert.ok(s.p50Ms > 0 && s.p50Ms <= s.p99Ms && s.p99Ms <= s.maxMs, JSON.stringify(s));
+}
+
+describe("observability", () => {
+  it("stats() accounts for every write, commit and read of a burst", async () => {
+    const db = await open(tempPath(), { readers: 2 });
+    await db.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v UNIQUE)");
+    const writes = Array.from(
+      { length: 2000 },
+      (_, i) => db.run("INSERT INTO t(v) VALUES (?)", [i]),
+    );
+    writes.push(db.run("INSERT INTO t(v) VALUES (?)", [5])); // fails alone: UNIQUE
+    const { errors } = await settle(writes);
+    assert.equal(errors.length, 1);
+    await Promise.all(Array.from({ length: 200 }, () => db.all("SELECT count(*) FROM t")));
+    const s = db.stats();
+    assert.equal(s.committedRequests, 2001, "the exec and the 2000 inserts");
+    assert.equal(s.failures, 1);
+    // The histogram holds every commit, and its buckets bound each commit's size.
+    const buckets = Object.entries(s.commitSizes);
+    assert.equal(buckets.reduce((n, [, c]) => n + c, 0), s.commits);
+    for (const [label] of buckets) assert.match(label, /^(1|\d+-\d+|1024\+)$/);
+    assert.ok(s.largestCommit > 1, "a burst is grouped");
+    checkSummary(s.writeLatency, 2002);
+    // One measure per group; a group replayed after a failure may use more than one commit.
+    assert.ok(s.commitLatency.count >= 1 && s.commitLatency.count <= s.commits);
+    checkSummary(s.commitLatency, s.commitLatency.count);
+    assert.equal(s.readerUtilisation.length, 2);
+    for (const u of s.readerUtilisation) assert.ok(u >= 0 && u <= 1, String(u));
+    assert.ok(s.readerUtilisation.some((u) => u > 0), "the readers did some work");
+    assert.equal(s.reads, 200);
+    assert.equal(s.busyFailures, 0);
+    assert.equal(s.lockWaits, 0);
+    assert.deepEqual(JSON.parse(JSON.stringify(s)), s, "a plain object");
+    await db.close();
+  });
+
+  it("onCommit reports each group and transaction with what it carried", async () => {
+    const events: CommitEvent[] = [];
+    const db = await open(tempPath(), { onCommit: (e) => events.push(e) });
+    await db.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v UNIQUE)");
+    const burst = Array.from({ length: 500 }, (_, i) => db.run("INSERT INTO t(v) VALUES (?)", [i]));
+    burst.push(db.run("INSERT INTO t(v) VALUES (0)"));
+    await settle(burst);
+    await db.transaction(async (tx) => {
+      await tx.run("INSERT INTO t(v) VALUES ('a')");
+      await tx.run("INSERT INTO t(v) VALUES ('a')").catch(() => {}); // fails, caught
+      await tx.run("INSERT INTO t(v) VALUES ('b')");
+    });
+    const groups = events.filter((e) => e.kind === "group");
+    const sum = (k: "requests" | "failed" | "commits") => groups.reduce((n, e) => n + e[k], 0);
+    const s = db.stats();
+    assert.equal(sum("requests"), s.committedRequests);
+    assert.equal(sum("requests"), 501);
+    assert.equal(sum("failed"), 1);
+    assert.equal(sum("commits"), s.commits);
+    for (const e of groups) assert.ok(e.ms >= 0 && e.requests >= 1);
+    assert.deepEqual(
+      events.filter((e) => e.kind === "transaction").map(({ ms: _, ...e }) => e),
+      [{ kind: "transaction", requests: 2, failed: 1, commits: 1 }],
+    );
+    await db.close();
+  });
+
+  it("a hook that throws is logged; writes and the database carry on", async () => {
+    const logged: unknown[] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => void logged.push(args);
+    try {
+      const db = await open(tempPath(), {
+        onCommit: () => {
+          throw new Error("metrics down");
+        },
+      });
+      await db.exec("CREATE TABLE t(v)");
+      await db.run("INSERT INTO t VALUES (1)");
+      assert.deepEqual(await db.all("SELECT v FROM t"), [{ v: 1 }]);
+      await db.close();
+    } finally {
+      console.error = original;
+    }
+    assert.equal(logged.length, 2);
+    assert.match(String((logged[0] as unknown[])[1]), /metrics down/);
+  });
+
+  it("rejects an onCommit that is not a function", async () => {
+    await assert.rejects(open(tempPath(), { onCommit: 5 as never }), {
+      name: "TypeError",
+      message: /onCommit must be a function/,
+    });
+  });
+
+  it("does not count other errors as busy failures", async () => {
+    // A lock held past busyTimeout by another process: failures_test.ts.
+    const db = await open(tempPath());
+    assert.equal(db.stats().busyFailures, 0);
+    await assert.rejects(db.run("INSERT INTO nowhere VALUES (1)"), SqliteError);
+    assert.equal(db.stats().busyFailures, 0, "other errors are not busy failures");
+    await db.close();
+  });
+});
