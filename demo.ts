@@ -1,17 +1,21 @@
 // `deno task demo` (also `bun demo.ts`, `node demo.ts`): many concurrent writers and readers
-// on a temporary database, then what happened.
+// on a temporary database, a progress line while they run, then a table of what happened.
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import process from "node:process";
 import { open } from "./mod.ts";
 
 const CLIENTS = 200;
 const OPS_PER_CLIENT = 100;
+const TOTAL = CLIENTS * OPS_PER_CLIENT;
 
 const dir = mkdtempSync(join(tmpdir(), "walpool-demo-"));
 const path = join(dir, "shop.db");
-const runtime = "Deno" in globalThis ? "Deno" : "Bun" in globalThis ? "Bun" : "Node";
+const v = process.versions as Record<string, string | undefined>;
+const runtime = v.deno ? `Deno ${v.deno}` : v.bun ? `Bun ${v.bun}` : `Node ${v.node}`;
+const driver = v.bun ? "bun:sqlite" : "node:sqlite"; // open()'s default on this runtime
 
 const db = await open(path, { readers: 2 });
 await db.exec(`
@@ -40,8 +44,20 @@ const ticker = setInterval(() => {
   last = now;
 }, 0);
 
-let writes = 0, reads = 0, errors = 0;
+let done = 0, writes = 0, reads = 0, orders = 0, errors = 0;
 const started = performance.now();
+
+// Progress: one line redrawn in place on a terminal; otherwise a plain line at each quarter.
+const tty = process.stdout.isTTY === true;
+const progress = () =>
+  `${String(done).padStart(String(TOTAL).length)}/${TOTAL} ops, ${writes} writes, ` +
+  `${reads} reads, ${errors} errors, ${db.stats().commits} commits, ` +
+  `${((performance.now() - started) / 1000).toFixed(1)} s`; // under 80 columns
+const redraw = tty ? setInterval(() => process.stdout.write(`\r${progress()}\x1b[K`), 100) : 0;
+const finished = () => {
+  if (++done % (TOTAL / 4) === 0 && !tty) console.log(progress());
+};
+
 await Promise.all(Array.from({ length: CLIENTS }, async (_, client) => {
   for (let op = 0; op < OPS_PER_CLIENT; op++) {
     const customer = ((client * 31 + op) % 100) + 1;
@@ -52,6 +68,7 @@ await Promise.all(Array.from({ length: CLIENTS }, async (_, client) => {
           (op % 50) + 0.99,
         ]);
         writes++;
+        orders++;
       } else if (op % 10 < 9) {
         await db.get("SELECT count(*) AS n, sum(total) AS spent FROM orders WHERE customer = ?", [
           customer,
@@ -63,37 +80,50 @@ await Promise.all(Array.from({ length: CLIENTS }, async (_, client) => {
           await tx.run("INSERT INTO orders(customer, total) VALUES (?, 0)", [customer]);
         });
         writes += 2;
+        orders++;
       }
     } catch (error) {
       errors++;
       console.error(error);
     }
+    finished();
   }
 }));
 const seconds = (performance.now() - started) / 1000;
 clearInterval(ticker);
+if (tty) {
+  clearInterval(redraw);
+  process.stdout.write(`\r${progress()}\x1b[K\n`);
+}
 
 const stats = db.stats();
 const { n } = (await db.get<{ n: number }>("SELECT count(*) AS n FROM orders"))!;
 await db.close();
 rmSync(dir, { recursive: true, force: true });
+if (n !== orders) errors++; // an order reported done is missing, or one appeared from nowhere
 
 const rows: [string, string | number][] = [
   ["runtime", runtime],
+  ["driver", driver],
   ["concurrent clients", CLIENTS],
+  ["operations", TOTAL],
   ["writes", writes],
   ["reads", reads],
-  ["orders in the database", n],
+  ["interactive transactions", stats.transactions],
+  ["errors", errors],
+  ["orders in the database", `${n} (${n === orders ? "all" : `expected ${orders}`})`],
   ["group commits", stats.commits],
   ["requests per commit", stats.requestsPerCommit.toFixed(1)],
-  ["interactive transactions", stats.transactions],
-  ["operations per second", Math.round((writes + reads) / seconds)],
+  ["largest commit", stats.largestCommit],
+  ["wall time", `${seconds.toFixed(2)} s`],
+  ["writes per second", Math.round(writes / seconds)],
+  ["operations per second", Math.round(TOTAL / seconds)],
   ["longest event-loop pause", `${longestPause.toFixed(1)} ms`],
-  ["errors", errors],
 ];
-const width = Math.max(...rows.map(([k]) => k.length));
-console.log(
-  `walpool demo: ${CLIENTS} clients × ${OPS_PER_CLIENT} operations in ${seconds.toFixed(2)} s\n`,
-);
-for (const [k, v] of rows) console.log(`  ${k.padEnd(width)}  ${v}`);
-if (errors) (globalThis as { process?: { exitCode?: number } }).process!.exitCode = 1;
+const kw = Math.max(...rows.map(([k]) => k.length));
+const vw = Math.max(...rows.map(([, v]) => String(v).length));
+console.log(`\nwalpool demo: ${CLIENTS} clients × ${OPS_PER_CLIENT} operations\n`);
+console.log(`┌${"─".repeat(kw + 2)}┬${"─".repeat(vw + 2)}┐`);
+for (const [k, v] of rows) console.log(`│ ${k.padEnd(kw)} │ ${String(v).padStart(vw)} │`);
+console.log(`└${"─".repeat(kw + 2)}┴${"─".repeat(vw + 2)}┘`);
+if (errors) process.exitCode = 1;
