@@ -5,13 +5,16 @@
  * blocked by a commit.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { open } from "@walpool/walpool";
  *
  * await using db = await open("app.db", { readers: 2 });
  * await db.exec("CREATE TABLE IF NOT EXISTS notes(id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
  * const { lastInsertRowid } = await db.run("INSERT INTO notes(body) VALUES (?)", ["hello"]);
- * const note = await db.get<{ id: number; body: string }>("SELECT * FROM notes WHERE id = ?", [lastInsertRowid]);
+ * const note = await db.get<{ id: number; body: string }>("SELECT * FROM notes WHERE id = ?", [
+ *   lastInsertRowid,
+ * ]);
+ * console.log(note?.body); // "hello"
  * ```
  *
  * @module

@@ -170,13 +170,16 @@ export const internals: WeakMap<Database, { writer: Writer; readers: Readers }> 
  * {@linkcode open}.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { open } from "@walpool/walpool";
  *
  * await using db = await open("app.db", { readers: 2 });
  * await db.exec("CREATE TABLE IF NOT EXISTS notes(id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
  * const { lastInsertRowid } = await db.run("INSERT INTO notes(body) VALUES (?)", ["hello"]);
- * const note = await db.get<{ id: number; body: string }>("SELECT * FROM notes WHERE id = ?", [lastInsertRowid]);
+ * const note = await db.get<{ id: number; body: string }>("SELECT * FROM notes WHERE id = ?", [
+ *   lastInsertRowid,
+ * ]);
+ * console.log(note?.body); // "hello"
  * ```
  */
 export class Database implements AsyncDisposable {
@@ -192,10 +195,17 @@ export class Database implements AsyncDisposable {
    * take a template too. The SQL text is built once per template.
    *
    * @example
-   * ```ts ignore
-   * const id = 1;
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { open } from "@walpool/walpool";
+   *
+   * await using db = await open("app.db");
+   * await db.exec("CREATE TABLE IF NOT EXISTS notes(id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
+   * const id = (await db.sql.run`INSERT INTO notes(body) VALUES (${"first"})`).lastInsertRowid;
    * const notes = await db.sql<{ body: string }>`SELECT body FROM notes WHERE id = ${id}`;
+   * assert.deepEqual(notes, [{ body: "first" }]);
    * const { changes } = await db.sql.run`UPDATE notes SET body = ${"hi"} WHERE id = ${id}`;
+   * assert.equal(changes, 1);
    * ```
    */
   readonly sql: SqlTag;
@@ -230,8 +240,15 @@ export class Database implements AsyncDisposable {
    * @throws {TypeError} A parameter cannot be bound.
    * @throws {ClosedError} The database is closed.
    * @example
-   * ```ts ignore
-   * const { changes } = await db.run("UPDATE notes SET body = ? WHERE id = ?", ["hi", 1]);
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { open } from "@walpool/walpool";
+   *
+   * await using db = await open("app.db");
+   * await db.exec("CREATE TABLE IF NOT EXISTS notes(id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
+   * const { lastInsertRowid } = await db.run("INSERT INTO notes(body) VALUES (?)", ["draft"]);
+   * const { changes } = await db.run("UPDATE notes SET body = ? WHERE id = ?", ["final", lastInsertRowid]);
+   * assert.equal(changes, 1);
    * ```
    */
   run(sql: string, params?: Params, opts?: CallOptions): Promise<RunResult> {
@@ -252,8 +269,15 @@ export class Database implements AsyncDisposable {
    * @returns The row, or `undefined`.
    * @throws {SqliteError} SQLite refused the statement.
    * @example
-   * ```ts ignore
-   * const note = await db.get<{ body: string }>("SELECT body FROM notes WHERE id = :id", { id: 1 });
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { open } from "@walpool/walpool";
+   *
+   * await using db = await open("app.db");
+   * await db.exec("CREATE TABLE IF NOT EXISTS notes(id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
+   * const { lastInsertRowid: id } = await db.run("INSERT INTO notes(body) VALUES ('x')");
+   * const note = await db.get<{ body: string }>("SELECT body FROM notes WHERE id = :id", { id });
+   * assert.deepEqual(note, { body: "x" });
    * ```
    */
   get<T = Row>(sql: string, params?: Params, opts?: CallOptions): Promise<T | undefined> {
@@ -269,8 +293,15 @@ export class Database implements AsyncDisposable {
    * @returns The rows.
    * @throws {SqliteError} SQLite refused the statement.
    * @example
-   * ```ts ignore
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { open } from "@walpool/walpool";
+   *
+   * await using db = await open("app.db");
+   * await db.exec("CREATE TABLE IF NOT EXISTS notes(id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
+   * await db.run("INSERT INTO notes(body) VALUES ('x')");
    * const notes = await db.all<{ id: number }>("SELECT id FROM notes ORDER BY id");
+   * assert.ok(notes.length >= 1);
    * ```
    */
   all<T = Row>(sql: string, params?: Params, opts?: CallOptions): Promise<T[]> {
@@ -287,8 +318,15 @@ export class Database implements AsyncDisposable {
    * @returns The rows, each an array.
    * @throws {SqliteError} SQLite refused the statement.
    * @example
-   * ```ts ignore
-   * const pairs = await db.values<[number, string]>("SELECT id, body FROM notes");
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { open } from "@walpool/walpool";
+   *
+   * await using db = await open("app.db");
+   * await db.exec("CREATE TABLE IF NOT EXISTS notes(id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
+   * await db.run("INSERT INTO notes(body) VALUES ('x')");
+   * const pairs = await db.values<[number, string]>("SELECT id, body FROM notes ORDER BY id");
+   * assert.ok(Array.isArray(pairs[0]));
    * ```
    */
   values<T extends unknown[] = unknown[]>(
@@ -325,8 +363,11 @@ export class Database implements AsyncDisposable {
    * @returns Once committed.
    * @throws {SqliteError} A statement failed; none of them applied.
    * @example
-   * ```ts ignore
-   * await db.exec("CREATE TABLE a(x); CREATE TABLE b(y)");
+   * ```ts
+   * import { open } from "@walpool/walpool";
+   *
+   * await using db = await open("app.db");
+   * await db.exec("CREATE TABLE IF NOT EXISTS a(x); CREATE TABLE IF NOT EXISTS b(y)");
    * ```
    */
   exec(sql: string): Promise<void> {
@@ -340,11 +381,17 @@ export class Database implements AsyncDisposable {
    * @returns One result per statement, once committed.
    * @throws {SqliteError} A statement failed; none of them applied.
    * @example
-   * ```ts ignore
-   * await db.batch([
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { open } from "@walpool/walpool";
+   *
+   * await using db = await open("app.db");
+   * await db.exec("CREATE TABLE IF NOT EXISTS notes(id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
+   * const results = await db.batch([
    *   { sql: "INSERT INTO notes(body) VALUES (?)", params: ["a"] },
    *   { sql: "INSERT INTO notes(body) VALUES (?)", params: ["b"] },
    * ]);
+   * assert.equal(results.length, 2);
    * ```
    */
   batch(statements: readonly { sql: string; params?: Params }[]): Promise<RunResult[]> {
@@ -374,12 +421,20 @@ export class Database implements AsyncDisposable {
    * @throws {SqliteError} A statement or the commit failed.
    * @throws {DOMException} `TimeoutError`: still open after the timeout; rolled back.
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { open } from "@walpool/walpool";
+   *
+   * await using db = await open("app.db");
+   * await db.exec(`
+   *   CREATE TABLE IF NOT EXISTS notes(id INTEGER PRIMARY KEY, body TEXT NOT NULL);
+   *   CREATE TABLE IF NOT EXISTS tags(note INTEGER, tag TEXT);
+   * `);
    * const id = await db.transaction(async (tx) => {
    *   const { lastInsertRowid } = await tx.run("INSERT INTO notes(body) VALUES (?)", ["x"]);
    *   await tx.run("INSERT INTO tags(note, tag) VALUES (?, ?)", [lastInsertRowid, "new"]);
    *   return lastInsertRowid;
    * });
+   * console.log(`note ${id} and its tag were committed together`);
    * ```
    */
   transaction<T>(fn: (tx: Transaction) => T | Promise<T>, opts?: TransactionOptions): Promise<T> {
@@ -435,8 +490,12 @@ export class Database implements AsyncDisposable {
    *
    * @returns A plain object.
    * @example
-   * ```ts ignore
-   * const { commits, requestsPerCommit } = db.stats();
+   * ```ts
+   * import { open } from "@walpool/walpool";
+   *
+   * await using db = await open("app.db");
+   * const { commits, requestsPerCommit, writeLatency } = db.stats();
+   * console.log(commits, requestsPerCommit, writeLatency.p99Ms);
    * ```
    */
   stats(): Stats {
@@ -473,8 +532,12 @@ export class Database implements AsyncDisposable {
    *
    * @returns Once everything is closed.
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { open } from "@walpool/walpool";
+   *
+   * const db = await open("app.db");
    * await db.close();
+   * await db.close(); // harmless
    * ```
    */
   close(): Promise<void> {
@@ -504,10 +567,14 @@ export class Database implements AsyncDisposable {
  * @throws {RangeError} A number option is out of range.
  * @throws {MigrationError} A migration failed; none was applied.
  * @example
- * ```ts ignore
+ * ```ts
  * import { open } from "@walpool/walpool";
  *
- * await using db = await open("app.db", { readers: 2, durability: "full" });
+ * await using db = await open("app.db", {
+ *   readers: 2,
+ *   durability: "full",
+ *   migrations: ["CREATE TABLE IF NOT EXISTS notes(id INTEGER PRIMARY KEY, body TEXT NOT NULL)"],
+ * });
  * ```
  */
 export async function open(path: string | URL, options: OpenOptions = {}): Promise<Database> {

@@ -11,13 +11,13 @@ import type { ErrorData } from "./protocol.ts";
  * An error reported by SQLite, with its extended result code.
  *
  * @example Catching a constraint violation
- * ```ts ignore
+ * ```ts
  * import { open, SqliteError } from "@walpool/walpool";
  *
  * await using db = await open("app.db");
  * await db.exec("CREATE TABLE IF NOT EXISTS users(email TEXT UNIQUE)");
  * try {
- *   await db.run("INSERT INTO users(email) VALUES (?)", ["a@example.com"]);
+ *   await db.run("INSERT OR IGNORE INTO users(email) VALUES (?)", ["a@example.com"]);
  *   await db.run("INSERT INTO users(email) VALUES (?)", ["a@example.com"]);
  * } catch (error) {
  *   if (error instanceof SqliteError && error.code === "SQLITE_CONSTRAINT_UNIQUE") {
@@ -51,12 +51,13 @@ export class SqliteError extends Error {
  * A call made after `close()` began.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { ClosedError, open } from "@walpool/walpool";
  *
  * const db = await open("app.db");
  * await db.close();
- * await db.get("SELECT 1").catch((e) => console.log(e instanceof ClosedError)); // true
+ * await assert.rejects(db.get("SELECT 1"), ClosedError);
  * ```
  */
 export class ClosedError extends Error {
@@ -75,10 +76,11 @@ export class ClosedError extends Error {
  * A worker stopped (crashed or was terminated) while it held this request.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { open, WorkerError } from "@walpool/walpool";
  *
  * await using db = await open("app.db");
+ * await db.exec("CREATE TABLE IF NOT EXISTS notes(id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
  * try {
  *   await db.run("INSERT INTO notes(body) VALUES ('x')");
  * } catch (error) {
@@ -110,14 +112,16 @@ export class WorkerError extends Error {
  * given. The migrations of that `open()` were rolled back: the database is as it was.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { MigrationError, open } from "@walpool/walpool";
  *
- * try {
- *   await open("app.db", { migrations: ["CREATE TABLE notes(id INTEGER PRIMARY KEY)"] });
- * } catch (error) {
- *   if (error instanceof MigrationError) console.error(error.index, error.cause);
- * }
+ * await assert.rejects(
+ *   open("migrated.db", {
+ *     migrations: ["CREATE TABLE IF NOT EXISTS notes(id INTEGER PRIMARY KEY)", "NOT SQL"],
+ *   }),
+ *   (error) => error instanceof MigrationError && error.index === 1,
+ * );
  * ```
  */
 export class MigrationError extends Error {

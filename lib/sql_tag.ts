@@ -12,8 +12,14 @@ import { statementInfo } from "./_classify.ts";
  * A table or column name for a tagged template, quoted. Make one with {@linkcode ident}.
  *
  * @example
- * ```ts ignore
- * const rows = await db.sql`SELECT * FROM ${ident("notes")}`;
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ident, open } from "@walpool/walpool";
+ *
+ * await using db = await open("app.db");
+ * await db.exec("CREATE TABLE IF NOT EXISTS notes(id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
+ * const rows = await db.sql<{ n: number }>`SELECT count(*) AS n FROM ${ident("notes")}`;
+ * assert.equal(rows.length, 1);
  * ```
  */
 export class Identifier {
@@ -39,12 +45,15 @@ export class Identifier {
  * @returns The identifier, for use inside `` db.sql`…` ``.
  * @throws {TypeError} A name is not a non-empty string, or holds a NUL character.
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { ident, open } from "@walpool/walpool";
  *
  * await using db = await open("app.db");
- * const table = "notes";
- * const rows = await db.sql`SELECT count(*) AS n FROM ${ident(table)}`;
+ * await db.exec("CREATE TABLE IF NOT EXISTS notes(id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
+ * const table = "notes"; // e.g. chosen at run time
+ * const [{ n }] = await db.sql<{ n: number }>`SELECT count(*) AS n FROM ${ident(table)}`;
+ * assert.equal(typeof n, "number");
  * ```
  */
 export function ident(...names: string[]): Identifier {
@@ -68,10 +77,17 @@ export type SqlValue = Value | Identifier;
  * `.values` and `.run` (the writer form, returning changes and last rowid) take a template too.
  *
  * @example
- * ```ts ignore
- * const notes = await db.sql<{ id: number; body: string }>`SELECT * FROM notes WHERE id > ${10}`;
- * const note = await db.sql.get`SELECT * FROM notes WHERE id = ${id}`;
- * const { changes } = await db.sql.run`UPDATE notes SET body = ${body} WHERE id = ${id}`;
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { open } from "@walpool/walpool";
+ *
+ * await using db = await open("app.db");
+ * await db.exec("CREATE TABLE IF NOT EXISTS notes(id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
+ * const { lastInsertRowid: id } = await db.sql.run`INSERT INTO notes(body) VALUES (${"x"})`;
+ * const notes = await db.sql<{ id: number; body: string }>`SELECT * FROM notes WHERE id >= ${id}`;
+ * const note = await db.sql.get<{ body: string }>`SELECT body FROM notes WHERE id = ${id}`;
+ * const { changes } = await db.sql.run`UPDATE notes SET body = ${"y"} WHERE id = ${id}`;
+ * assert.deepEqual([notes.length, note?.body, changes], [1, "x", 1]);
  * ```
  */
 export interface SqlTag {
