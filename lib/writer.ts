@@ -37,7 +37,7 @@ class WriteCall implements Pending {
   readonly req: WriteRequest;
   readonly signal?: AbortSignal;
   /** When the call was made (for stats' writeLatency). */
-  readonly at: number = performance.now();
+  readonly at: number;
   #writer: Writer;
   #resolve: (value: unknown) => void;
   #reject: (error: Error) => void;
@@ -51,6 +51,7 @@ class WriteCall implements Pending {
     signal?: AbortSignal,
   ) {
     this.#writer = writer;
+    this.at = tickTime();
     this.req = req;
     this.#resolve = resolve;
     this.#reject = reject;
@@ -102,6 +103,19 @@ export interface WriterCounters {
   lockWaits: number;
   lockWaitMs: number;
   busyFailures: number;
+}
+
+/**
+ * The time, read once per tick: calls made (or answered) in the same tick share it, so a burst
+ * of writes costs one clock read instead of one per call. Stats need no finer.
+ */
+let now: number | undefined;
+function tickTime(): number {
+  if (now === undefined) {
+    now = performance.now();
+    queueMicrotask(() => (now = undefined));
+  }
+  return now;
 }
 
 // Which writer's transaction callback the current async context runs in (deadlock detection).
@@ -232,7 +246,7 @@ export class Writer {
   answered(call: WriteCall, outcome: "done" | "failed" | "cancelled"): void {
     this.#sent--;
     if (outcome === "failed") this.counters.failures++;
-    if (outcome !== "cancelled") this.writeLatency.add(performance.now() - call.at);
+    if (outcome !== "cancelled") this.writeLatency.add(tickTime() - call.at);
     if (outcome !== "done" && call.req.kind === "begin") this.#txOpen = false;
     this.#pump();
     this.#settle();
