@@ -12,6 +12,10 @@ import {
 } from "./protocol.ts";
 import { spawnWorker, type WorkerLink } from "./_worker_host.ts";
 import { fromErrorData, WorkerError } from "./errors.ts";
+// The worker modules, for module graphs (deno cache, deno install, JSR): they are started by
+// URL below, which no graph follows. Types only: nothing of them runs on this thread.
+import type {} from "./writer_worker.ts";
+import type {} from "./reader_worker.ts";
 
 /** How a request's caller is told the outcome. */
 export interface Pending {
@@ -41,6 +45,8 @@ export class WorkerClient<Req extends WriteRequest | ReadRequest> {
   #onDeath: (reason: string) => void;
   #onReport: (message: Report) => void;
   #waiter?: { resolve(m: FromWorker): void; reject(e: Error): void };
+  /** Why the worker stopped, once it has. */
+  #deathReason = "";
 
   private constructor(
     role: Role,
@@ -198,6 +204,12 @@ export class WorkerClient<Req extends WriteRequest | ReadRequest> {
 
   /** The next control message (ready, failed, closed); keeps the process alive until it comes. */
   #next(): Promise<FromWorker> {
+    // It may have died already, e.g. when its module failed to load before start-up got here.
+    if (this.#state === "dead") {
+      return Promise.reject(
+        new WorkerError(`The ${this.role} worker stopped: ${this.#deathReason}`),
+      );
+    }
     this.#link.hold(true);
     return new Promise<FromWorker>((resolve, reject) => {
       this.#waiter = { resolve, reject };
@@ -208,6 +220,7 @@ export class WorkerClient<Req extends WriteRequest | ReadRequest> {
   #died(reason: string): void {
     const wasReady = this.#state === "ready";
     this.#state = "dead";
+    this.#deathReason = reason;
     this.#waiter?.reject(new WorkerError(`The ${this.role} worker stopped: ${reason}`));
     this.#waiter = undefined;
     const unsent = new Set(this.#outbox.map((r) => r.id));
