@@ -344,9 +344,8 @@ export class WalpoolConnection {
     if (returnsRows(sql)) {
       return { rows: await (tx ? tx.all<R>(sql, params) : this.#db.all<R>(sql, params, opts)) };
     }
-    const { changes, lastInsertRowid } = await (tx
-      ? tx.run(sql, params)
-      : this.#db.run(sql, params, opts));
+    const { changes, lastInsertRowid } =
+      await (tx ? tx.run(sql, params) : this.#db.run(sql, params, opts));
     return { rows: [], numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid) };
   }
 

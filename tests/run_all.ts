@@ -2,6 +2,10 @@
 // runner. Bun and Node 22 are fetched (pinned) through npm when they are missing. Prints one
 // closing line with the totals; exits non-zero if any runtime failed.
 //
+// The integration tests use the real kysely and drizzle-orm packages (package.json
+// devDependencies, pinned in package-lock.json). Deno fetches them itself; for Bun and Node they
+// are installed into node_modules with `npm ci` first, unless the pinned versions are there.
+//
 // For the @db/sqlite driver, set DENO_SQLITE_PATH to a libsqlite3 and WALPOOL_IMPORT_MAP to an
 // import map that resolves jsr:@db/sqlite@0.13 (see README, Development); otherwise its tests
 // are skipped with that message.
@@ -52,8 +56,39 @@ const steps: Step[] = [
   },
 ];
 
+/** The devDependencies whose pinned version is not in node_modules, as `name@version`. */
+function missingDevDependencies(): string[] {
+  const { devDependencies = {} } = JSON.parse(Deno.readTextFileSync("package.json"));
+  return Object.entries(devDependencies as Record<string, string>).flatMap(([name, version]) => {
+    try {
+      const installed = JSON.parse(Deno.readTextFileSync(`node_modules/${name}/package.json`));
+      if (installed.version === version) return [];
+    } catch {
+      // not installed
+    }
+    return [`${name}@${version}`];
+  });
+}
+
 const totals = { passed: 0, failed: 0, skipped: 0 };
 let ok = true;
+
+const missing = missingDevDependencies();
+if (missing.length) {
+  console.log(`\n=== npm ci (for Bun and Node: ${missing.join(", ")})`);
+  const { code } = await new Deno.Command("npm", {
+    args: ["ci", "--no-audit", "--no-fund"],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (code !== 0) {
+    console.log(
+      `=== npm ci failed (exit code ${code}): the integration tests will fail on Bun and Node`,
+    );
+    ok = false;
+    totals.failed++;
+  }
+}
 for (const step of steps) {
   console.log(`\n=== ${step.name}: ${step.cmd} ${step.args.join(" ")}`);
   const child = new Deno.Command(step.cmd, {
