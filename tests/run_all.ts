@@ -17,22 +17,33 @@ interface Step {
   name: string;
   cmd: string;
   args: string[];
+  cwd?: string;
   count(output: string): { passed: number; failed: number; skipped: number };
 }
 
 const num = (output: string, re: RegExp) => Number(re.exec(output)?.[1] ?? 0);
 const importMap = Deno.env.get("WALPOOL_IMPORT_MAP");
+const denoCount = (out: string) => ({
+  passed: num(out, /(\d+) passed/) + num(out, /passed \((\d+) steps?\)/),
+  failed: num(out, /(\d+) failed/) + num(out, /failed \((\d+) steps?\)/),
+  skipped: num(out, /(\d+) ignored/) + num(out, /ignored \((\d+) steps?\)/),
+});
+const repo = Deno.cwd();
 
 const steps: Step[] = [
   {
     name: "Deno " + Deno.version.deno,
     cmd: Deno.execPath(),
     args: ["test", "-A", ...(importMap ? [`--import-map=${importMap}`] : []), "tests/"],
-    count: (out) => ({
-      passed: num(out, /(\d+) passed/) + num(out, /passed \((\d+) steps?\)/),
-      failed: num(out, /(\d+) failed/) + num(out, /failed \((\d+) steps?\)/),
-      skipped: num(out, /(\d+) ignored/) + num(out, /ignored \((\d+) steps?\)/),
-    }),
+    count: denoCount,
+  },
+  {
+    // The examples in the API docs, run in a temporary directory (they create app.db).
+    name: "Deno doc examples",
+    cmd: Deno.execPath(),
+    args: ["test", "--doc", "-A", `--config=${repo}/deno.json`, `${repo}/mod.ts`, `${repo}/lib/`],
+    cwd: Deno.makeTempDirSync({ prefix: "walpool-doc-" }),
+    count: denoCount,
   },
   {
     name: "Bun",
@@ -93,6 +104,7 @@ for (const step of steps) {
   console.log(`\n=== ${step.name}: ${step.cmd} ${step.args.join(" ")}`);
   const child = new Deno.Command(step.cmd, {
     args: step.args,
+    cwd: step.cwd,
     stdout: "piped",
     stderr: "piped", // Bun prints its results on stderr
     env: { NO_COLOR: "1" },
@@ -115,6 +127,7 @@ for (const step of steps) {
   totals.failed += c.failed;
   totals.skipped += c.skipped;
 }
+for (const step of steps) if (step.cwd) Deno.removeSync(step.cwd, { recursive: true });
 console.log("\nDeno, Bun and Node 22 together:");
 console.log(`total: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
 Deno.exit(ok ? 0 : 1);
