@@ -9,7 +9,7 @@
  * `await db.transaction(async (tx) => { const t = drizzle(walpoolProxy(tx)); … })`.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { drizzle } from "drizzle-orm/sqlite-proxy";
  * import { eq } from "drizzle-orm";
  * import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core";

@@ -7,13 +7,19 @@
  * (`SqliteAdapter`, `SqliteIntrospector`, `SqliteQueryCompiler`), or the whole `kysely` module.
  *
  * @example
- * ```ts ignore
- * import { Kysely, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler } from "kysely";
+ * ```ts
+ * import {
+ *   type Generated,
+ *   Kysely,
+ *   SqliteAdapter,
+ *   SqliteIntrospector,
+ *   SqliteQueryCompiler,
+ * } from "kysely";
  * import { open } from "@walpool/walpool";
  * import { WalpoolDialect } from "@walpool/walpool/kysely";
  *
  * interface DB {
- *   notes: { id: number; body: string };
+ *   notes: { id: Generated<number>; body: string };
  * }
  *
  * await using db = await open("app.db");
