@@ -469,15 +469,22 @@ describe("Drizzle through walpoolProxy (sqlite-proxy)", () => {
 });
 
 describe("subpath exports", () => {
-  it("deno.json and package.json export ./kysely and ./drizzle", async () => {
+  it("deno.json exports ./kysely and ./drizzle, and package.json the same modules", async () => {
     const root = new URL("../", import.meta.url);
-    for (const file of ["deno.json", "package.json"]) {
-      const { exports } = JSON.parse(readFileSync(new URL(file, root), "utf8"));
-      assert.equal(exports["."], "./mod.ts", file);
-      const k = await import(new URL(exports["./kysely"], root).href);
-      assert.equal(k.WalpoolDialect, WalpoolDialect, file);
-      const d = await import(new URL(exports["./drizzle"], root).href);
-      assert.equal(d.walpoolProxy, walpoolProxy, file);
+    const json = (file: string) => JSON.parse(readFileSync(new URL(file, root), "utf8")).exports;
+    const deno = json("deno.json");
+    assert.equal(deno["."], "./mod.ts");
+    const k = await import(new URL(deno["./kysely"], root).href);
+    assert.equal(k.WalpoolDialect, WalpoolDialect);
+    const d = await import(new URL(deno["./drizzle"], root).href);
+    assert.equal(d.walpoolProxy, walpoolProxy);
+    // package.json: the TypeScript for Bun, Deno and type checkers, the built JavaScript for
+    // Node (tests/npm_package_test.ts installs and imports it).
+    const npm = json("package.json");
+    assert.deepEqual(Object.keys(npm), Object.keys(deno));
+    for (const [name, ts] of Object.entries(deno)) {
+      const js = "./dist/" + (ts as string).slice(2).replace(/\.ts$/, ".js");
+      assert.deepEqual(npm[name], { types: ts, bun: ts, deno: ts, default: js }, name);
     }
   });
 });
