@@ -5,7 +5,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
@@ -73,7 +73,7 @@ describe("npm package", {
     }
     assert.deepEqual(files.filter((f) => /^(tests|bench|scripts|examples)\//.test(f)), []);
 
-    await run("mkdir", ["-p", app], dir);
+    mkdirSync(app);
     writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", type: "module" }));
     const tarball = join(dir, packed.filename);
     if (runtime === "bun") await run(process.execPath, ["add", tarball], app);
