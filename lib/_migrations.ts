@@ -24,11 +24,12 @@ export function checkMigrations(migrations: unknown): readonly Migration[] {
 /**
  * Applies the migrations past the database's `user_version`, in order, in one transaction,
  * setting `user_version` to the number applied. On failure nothing is applied and a
- * {@linkcode MigrationError} names the migration.
+ * {@linkcode MigrationError} names the migration (index -1 when no one migration failed: the
+ * transaction could not begin or commit, or the database is beyond the list).
  */
 export async function migrate(db: Database, migrations: readonly Migration[]): Promise<void> {
-  let current = 0;
-  let index = -1;
+  let current: number | undefined;
+  let index = -1; // the migration running, or -1 outside of one
   try {
     // A migration may be long: it is not held to transactionTimeout.
     await db.transaction(async (tx) => {
@@ -38,7 +39,7 @@ export async function migrate(db: Database, migrations: readonly Migration[]): P
         throw new MigrationError(
           `The database is at version ${current} (PRAGMA user_version), beyond the ` +
             `${migrations.length} migrations given: was it migrated by a newer version of the app?`,
-          migrations.length,
+          -1,
         );
       }
       for (index = current; index < migrations.length; index++) {
@@ -47,15 +48,17 @@ export async function migrate(db: Database, migrations: readonly Migration[]): P
         else await migration(tx);
         await tx.exec(`PRAGMA user_version = ${index + 1}`);
       }
+      index = -1; // what fails from here on is the COMMIT
     }, { timeout: 2 ** 31 - 1 });
   } catch (error) {
     if (error instanceof MigrationError) throw error;
     const message = error instanceof Error ? error.message : String(error);
-    throw new MigrationError(
-      `Migration ${index} failed, so none was applied (user_version is still ${current}): ` +
-        message,
-      index,
-      error,
-    );
+    const what = current === undefined
+      ? "The migrations could not begin"
+      : index >= 0
+      ? `Migration ${index} failed`
+      : `Committing migrations ${current} to ${migrations.length - 1} failed`;
+    const state = current === undefined ? "" : ` (user_version is still ${current})`;
+    throw new MigrationError(`${what}, so none was applied${state}: ${message}`, index, error);
   }
 }

@@ -128,7 +128,10 @@ export interface Stats {
   commitLatency: LatencySummary;
   /** Commits by the requests they carried: `{ "1": 12, "2-3": 40, …, "1024+": 1 }`. */
   commitSizes: Record<string, number>;
-  /** Times the writer's BEGIN waited (over 1 ms) for a lock held by another process. */
+  /**
+   * Times the writer's BEGIN took over 1 ms: it waits there for a lock held by another process
+   * (a busy machine can also make one slow now and then).
+   */
   lockWaits: number;
   /** Milliseconds those waits took in all. */
   lockWaitMs: number;

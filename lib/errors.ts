@@ -120,19 +120,22 @@ export class WorkerError extends Error {
  *   open("migrated.db", {
  *     migrations: ["CREATE TABLE IF NOT EXISTS notes(id INTEGER PRIMARY KEY)", "NOT SQL"],
  *   }),
- *   (error) => error instanceof MigrationError && error.index === 1,
+ *   (error) => error instanceof MigrationError && error.index === 1, // "NOT SQL"
  * );
  * ```
  */
 export class MigrationError extends Error {
-  /** Index in the `migrations` array of the one that failed. */
+  /**
+   * Index in the `migrations` array of the one that failed; -1 when no one migration failed (the
+   * transaction could not begin or commit, or the database is at a version beyond the list).
+   */
   readonly index: number;
 
   /**
    * Creates the error (walpool does; you catch it).
    *
    * @param message What happened.
-   * @param index Index in the `migrations` array.
+   * @param index Index in the `migrations` array, or -1.
    * @param cause The error the migration raised, if any.
    */
   constructor(message: string, index: number, cause?: unknown) {

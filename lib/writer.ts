@@ -268,8 +268,20 @@ export class Writer {
    * Sends a statement of the open transaction at once (it is not queued behind others), to the
    * worker that began it: if that worker died, the statement fails instead of running elsewhere.
    */
-  #direct(client: WorkerClient<WriteRequest>, req: WriteRequest): Promise<unknown> {
-    return new Promise((resolve, reject) => client.send(req, { resolve, reject }));
+  #direct(
+    client: WorkerClient<WriteRequest>,
+    req: WriteRequest,
+    onFailure: () => void,
+  ): Promise<unknown> {
+    return new Promise((resolve, reject) =>
+      client.send(req, {
+        resolve,
+        reject: (error) => {
+          onFailure();
+          reject(error);
+        },
+      })
+    );
   }
 
   #answered(message: Extract<FromWorker, { t: "answers" | "wal" }>): void {
@@ -337,12 +349,8 @@ export class Writer {
     const send = (body: WriteBody | { kind: "commit" | "rollback" }) => {
       if (ended) return Promise.reject(new Error(`The transaction has ended (${ended})`));
       statements++;
-      const answer = this.#direct(
-        client,
-        { ...body, id: this.#nextId++, tx: true } as WriteRequest,
-      );
-      answer.catch(() => failed++);
-      return answer;
+      const req = { ...body, id: this.#nextId++, tx: true } as WriteRequest;
+      return this.#direct(client, req, () => failed++);
     };
     const end = async (kind: "commit" | "rollback", why: string) => {
       const answer = send({ kind });

@@ -239,6 +239,10 @@ function runInTransaction(reqs: WriteRequest[]): { done: Answer[]; failedAt: num
       if (!conn.inTransaction()) return { done, failedAt: i };
     }
   }
+  if (applied === 0) {
+    rollbackQuietly(); // every request failed alone: nothing to commit
+    return { done, failedAt: -1 };
+  }
   try {
     conn.exec("COMMIT");
     tally.commits.push(applied);

@@ -2,7 +2,7 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { type Migration, MigrationError, open, SqliteError } from "../mod.ts";
+import { type Migration, MigrationError, open, type OpenOptions, SqliteError } from "../mod.ts";
 import { tempPath } from "./_helpers.ts";
 
 const v1: Migration[] = [
@@ -131,10 +131,43 @@ describe("migrations", () => {
     await assert.rejects(
       open(path, { migrations: [v1[0]] }),
       (e: unknown) =>
-        e instanceof MigrationError && e.index === 1 &&
+        e instanceof MigrationError && e.index === -1 &&
         /at version 2.*beyond the 1/.test(e.message),
     );
     assert.deepEqual(await schema(path), { version: 2, tables: ["notes", "tags"] });
+  });
+
+  it("rejects with index -1 when the COMMIT of the migrations fails, applying none", async () => {
+    const path = tempPath();
+    const migrations: Migration[] = [
+      "CREATE TABLE a(id INTEGER PRIMARY KEY)",
+      `CREATE TABLE b(a INTEGER REFERENCES a(id) DEFERRABLE INITIALLY DEFERRED);
+       INSERT INTO b VALUES (42)`, // checked at COMMIT: no a.id 42
+    ];
+    await assert.rejects(
+      open(path, { migrations, pragmas: { foreign_keys: true } }),
+      (e: unknown) => {
+        assert.ok(e instanceof MigrationError);
+        assert.equal(e.index, -1);
+        assert.ok(e.cause instanceof SqliteError);
+        assert.match(e.message, /Committing migrations 0 to 1 failed.*user_version is still 0/);
+        return true;
+      },
+    );
+    assert.deepEqual(await schema(path), { version: 0, tables: [] });
+  });
+
+  it("rejects with index -1 when the migrations' transaction cannot begin", async () => {
+    const path = tempPath();
+    // The writer's second BEGIN (the first checks at open that the file is writable) fails.
+    const faults = { op: "begin", nth: 2, code: "SQLITE_BUSY", persistent: false };
+    await assert.rejects(
+      open(path, { migrations: v1, faults } as OpenOptions),
+      (e: unknown) =>
+        e instanceof MigrationError && e.index === -1 &&
+        /^The migrations could not begin, so none was applied: /.test(e.message),
+    );
+    assert.deepEqual(await schema(path), { version: 0, tables: [] });
   });
 
   it("applies each migration once when two opens race on the same file", async () => {
