@@ -195,7 +195,7 @@ export class Database implements AsyncDisposable {
    * Tagged templates: every `${value}` is bound as a parameter, never spliced into the SQL;
    * table and column names go in only through {@linkcode ident}. Used as a tag it returns every
    * row (routed like {@linkcode Database.all}); `.get`, `.values` and `.run` (the writer form)
-   * take a template too. The SQL text is built once per template.
+   * take a template too. The SQL text of a template without `ident()` is built once per call site.
    *
    * @example
    * ```ts

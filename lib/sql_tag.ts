@@ -8,8 +8,12 @@
 import type { Params, Row, RunResult, Value } from "./database.ts";
 import { statementInfo } from "./_classify.ts";
 
+/** Identifiers made by {@linkcode ident}: the only ones a template accepts. */
+const minted = new WeakSet<object>();
+
 /**
- * A table or column name for a tagged template, quoted. Make one with {@linkcode ident}.
+ * A table or column name for a tagged template, quoted. Make one with {@linkcode ident}; one
+ * made with `new` is refused by the templates.
  *
  * @example
  * ```ts
@@ -58,7 +62,7 @@ export class Identifier {
  */
 export function ident(...names: string[]): Identifier {
   if (names.length === 0) throw new TypeError("ident() needs at least one name");
-  return new Identifier(
+  const id = new Identifier(
     names.map((name) => {
       if (typeof name !== "string" || name === "" || name.includes("\0")) {
         throw new TypeError(`An identifier must be a non-empty string without NUL, got ${name}`);
@@ -66,6 +70,8 @@ export function ident(...names: string[]): Identifier {
       return `"${name.replaceAll('"', '""')}"`;
     }).join("."),
   );
+  minted.add(id);
+  return id;
 }
 
 /** A value of a tagged template: bound as a parameter, or an {@linkcode Identifier}. */
@@ -116,18 +122,30 @@ interface Target {
 // templates without identifiers.
 const texts = new WeakMap<TemplateStringsArray, string>();
 
+function isIdentifier(value: unknown): value is Identifier {
+  if (!(value instanceof Identifier)) return false;
+  if (!minted.has(value)) throw new TypeError("Identifiers must be made with ident(), not new");
+  return true;
+}
+
 /** The SQL text and parameters of a template: `?` for each value, identifiers quoted in. */
 function compile(strings: TemplateStringsArray, values: SqlValue[]): [string, Value[]] {
   if (!Array.isArray(strings) || !Array.isArray((strings as { raw?: unknown }).raw)) {
     throw new TypeError("db.sql is a template tag: use it as db.sql`SELECT …`");
   }
-  const cached = values.some((v) => v instanceof Identifier) ? undefined : texts.get(strings);
+  const cached = values.some(isIdentifier) ? undefined : texts.get(strings);
   if (cached !== undefined) return [cached, values as Value[]];
+  if (statementInfo(strings.join(" NULL ")).count !== 0) {
+    throw new TypeError(
+      "A tagged template takes its values as ${…}, not as ?, ?NNN, :name, @name or $name " +
+        "written in its text",
+    );
+  }
   let sql = strings[0];
   const params: Value[] = [];
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (v instanceof Identifier) {
+    if (isIdentifier(v)) {
       sql += v.sql;
     } else {
       sql += "?";

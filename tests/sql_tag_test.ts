@@ -2,7 +2,7 @@
 
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { type Database, ident, open } from "../mod.ts";
+import { type Database, ident, Identifier, open } from "../mod.ts";
 import { tempPath } from "./_helpers.ts";
 
 describe("db.sql tagged templates", () => {
@@ -56,6 +56,13 @@ describe("db.sql tagged templates", () => {
       db.sql`SELECT * FROM ${ident("notes; DROP TABLE notes")}`,
       /no such table: notes; DROP TABLE notes/,
     );
+    // Only ident() makes identifiers: one made with new (raw SQL) is refused.
+    const forged = new Identifier("1 = 1 OR 1");
+    await assert.rejects(db.sql`DELETE FROM notes WHERE ${forged} = ${1}`, {
+      name: "TypeError",
+      message: /made with ident\(\)/,
+    });
+    assert.ok((await db.sql.get<{ n: number }>`SELECT count(*) AS n FROM notes`)!.n > 0);
     assert.throws(() => ident(""), TypeError);
     assert.throws(() => ident("a\0b"), TypeError);
     assert.throws(() => ident(), TypeError);
@@ -71,6 +78,21 @@ describe("db.sql tagged templates", () => {
       db.sql`SELECT * FROM notes WHERE body = '${"x"}'`,
       { name: "RangeError", message: /write \$\{x\}, not '\$\{x\}'/ },
     );
+    // A parameter written in the template's text is refused, even beside a value in quotes
+    // that would otherwise make the counts match.
+    await assert.rejects(db.sql`SELECT * FROM notes WHERE body = ? OR body = '${"x"}'`, {
+      name: "TypeError",
+      message: /not as \?/,
+    });
+    const template = (...parts: string[]) =>
+      Object.assign(parts, { raw: parts }) as unknown as TemplateStringsArray;
+    for (const param of ["?1", ":v", "@v", "$v"]) {
+      await assert.rejects(
+        db.sql(template(`SELECT * FROM notes WHERE body = ${param} OR id = `, ""), 1),
+        { name: "TypeError", message: /not as \?/ },
+        param,
+      );
+    }
     await assert.rejects(
       (db.sql as unknown as (s: string) => Promise<unknown>)("SELECT 1"),
       { name: "TypeError", message: /template tag/ },
@@ -78,7 +100,7 @@ describe("db.sql tagged templates", () => {
     assert.deepEqual(await db.sql.get`SELECT ${id} AS one`, { one: 1 });
   });
 
-  it("the same template, whose SQL text is cached, binds each call's own values", async () => {
+  it("the same template binds each call's own values", async () => {
     const bodies = ["a", "b", "c"];
     const find = (body: string) => db.sql.get<{ n: number }>`SELECT ${body} AS n`;
     for (const b of bodies) assert.deepEqual(await find(b), { n: b });
