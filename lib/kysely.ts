@@ -413,13 +413,17 @@ export class WalpoolConnection {
    *
    * @param commit `true` to commit, `false` to roll back.
    * @returns Once it has ended. A rollback resolves even when the transaction had already
-   * ended (it was not committed either way).
-   * @throws {Error} No transaction is open on this connection.
+   * ended (a failed commit, a timeout): it was not committed either way.
+   * @throws {Error} A commit when no transaction is open on this connection.
    * @throws {SqliteError} The commit failed.
    */
   async end(commit: boolean): Promise<void> {
     const open = this.#open;
-    if (!open) throw new Error("This Kysely connection is not in a transaction");
+    if (!open) {
+      // Kysely rolls back after a failed commit: that transaction is over, and not committed.
+      if (!commit) return;
+      throw new Error("This Kysely connection is not in a transaction");
+    }
     open.finish(commit);
     try {
       await open.ended;

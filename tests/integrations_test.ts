@@ -149,6 +149,30 @@ describe("Kysely through WalpoolDialect", () => {
     assert.equal(await count(db), 2);
   });
 
+  it("a transaction whose COMMIT fails or that times out rejects with that error, not another", async () => {
+    const db = await open(tempPath(), { pragmas: { foreign_keys: true }, transactionTimeout: 200 });
+    opened.push(db);
+    await db.exec(`${SCHEMA}
+      CREATE TABLE notes(user_id INTEGER REFERENCES users(id) DEFERRABLE INITIALLY DEFERRED)`);
+    const k = new Kysely<DB & { notes: { user_id: number } }>({
+      dialect: new WalpoolDialect(db, kysely),
+    });
+    await assert.rejects(
+      k.transaction().execute((trx) => trx.insertInto("notes").values({ user_id: 42 }).execute()),
+      (e: unknown) => e instanceof SqliteError && /FOREIGN KEY/.test(e.message),
+    );
+    await assert.rejects(
+      k.transaction().execute(async (trx) => {
+        await trx.insertInto("users").values({ name: "slow" }).execute();
+        await new Promise((r) => setTimeout(r, 400)); // past transactionTimeout
+      }),
+      (e: unknown) => e instanceof Error && e.name === "TimeoutError",
+    );
+    assert.equal(await count(db), 0, "neither transaction left anything");
+    await k.insertInto("users").values({ name: "after" }).execute();
+    assert.equal(await count(db), 1, "the dialect goes on working");
+  });
+
   it("a controlled transaction is invisible outside until commit; savepoints are refused", async () => {
     const db = await fresh();
     const k = orm(db);
