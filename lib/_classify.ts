@@ -30,6 +30,10 @@ export interface StatementInfo {
   read: boolean;
   /** Why it is refused (a `TypeError` message), if it is. */
   refusal?: string;
+  /** The transaction-control keyword (`BEGIN`, `COMMIT`, …) it holds, if it does. */
+  control?: string;
+  /** Whether it gives rows: a read, a `PRAGMA`, or a statement with `RETURNING`. */
+  returnsRows: boolean;
   /** Parameters in all, numbered as SQLite numbers them. */
   count: number;
   /** Bare names of the named parameters (`:a`, `$a`, `@a`), in order. */
@@ -46,7 +50,15 @@ export function statementInfo(sql: string): StatementInfo {
   if (!info) {
     if (typeof sql !== "string") throw new TypeError(`SQL must be a string, not ${typeof sql}`);
     const text = sql.replace(QUOTED, " ");
-    info = { read: isReadOnly(sql), refusal: refusal(text), ...parameters(text) };
+    const read = isReadOnly(sql);
+    const control = CONTROL.exec(text.replace(TRIGGER_BODY, " "))?.[1].toUpperCase();
+    info = {
+      read,
+      refusal: refusal(text, control),
+      control,
+      returnsRows: read || /^\s*PRAGMA\b/i.test(text) || /\bRETURNING\b/i.test(text),
+      ...parameters(text),
+    };
     if (infos.size >= 1000) infos.clear();
     infos.set(sql, info);
   }
@@ -85,10 +97,9 @@ function isReadOnly(sql: string): boolean {
 }
 
 /** Why `text` (with its literals blanked out) is refused, or undefined. */
-function refusal(text: string): string | undefined {
-  const control = CONTROL.exec(text.replace(TRIGGER_BODY, " "));
+function refusal(text: string, control: string | undefined): string | undefined {
   if (control) {
-    return `${control[1].toUpperCase()} is not allowed here: walpool runs every write in its ` +
+    return `${control} is not allowed here: walpool runs every write in its ` +
       "own transactions; use db.transaction() or db.batch() to group statements";
   }
   const attach = ATTACH.exec(text);

@@ -35,8 +35,11 @@
  * @module
  */
 
-/** A value walpool binds (walpool's `Value`: booleans as 1/0, any `Uint8Array` as its bytes). */
-export type BindValue = null | number | bigint | string | boolean | Uint8Array;
+import type { Value } from "./database.ts";
+import { statementInfo } from "./_classify.ts";
+
+/** A value walpool binds (its `Value`: booleans as 1/0, any `Uint8Array` as its bytes). */
+export type BindValue = Value;
 
 /**
  * What {@linkcode walpoolProxy} runs statements on: a walpool `Database`, or the `tx` of a
@@ -228,15 +231,13 @@ function ran(
   return { rows: [], changes, lastInsertRowid };
 }
 
-// Comments before a statement, and the statements walpool refuses because they begin or end a
-// transaction; Drizzle sends these from its own transaction() (lower case, one per call).
-const LEADING = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*/;
-const CONTROL = /^(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b/i;
-
-/** Turns walpool's refusal of `BEGIN` & co. into one that says what to do with Drizzle. */
+/**
+ * Turns walpool's refusal of `BEGIN` & co. into one that says what to do with Drizzle, whose own
+ * transaction() sends them through the proxy.
+ */
 function refuseControl(sql: string, inTransaction: boolean): void {
   if (typeof sql !== "string") return; // walpool itself rejects it with a TypeError
-  const keyword = CONTROL.exec(sql.replace(LEADING, ""))?.[1].toUpperCase();
+  const keyword = statementInfo(sql).control;
   if (!keyword) return;
   throw new TypeError(
     inTransaction

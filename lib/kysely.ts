@@ -35,7 +35,7 @@
  */
 
 import type { Database, Params, Transaction } from "./database.ts";
-import { isRead } from "./_classify.ts";
+import { statementInfo } from "./_classify.ts";
 
 /**
  * Kysely's SQLite classes the dialect builds on (`import * as kysely from "kysely"` has them
@@ -347,7 +347,7 @@ export class WalpoolConnection {
     const params = query.parameters as Params;
     const tx = this.#open?.tx;
     const opts = options?.signal ? { signal: options.signal } : undefined;
-    if (returnsRows(sql)) {
+    if (statementInfo(sql).returnsRows) {
       return { rows: await (tx ? tx.all<R>(sql, params) : this.#db.all<R>(sql, params, opts)) };
     }
     const { changes, lastInsertRowid } =
@@ -371,7 +371,7 @@ export class WalpoolConnection {
     chunkSize?: number,
     options?: QueryOptionsLike,
   ): AsyncIterableIterator<QueryResultLike<R>> {
-    if (!returnsRows(query.sql)) {
+    if (!statementInfo(query.sql).returnsRows) {
       throw new TypeError("walpool can stream only statements that return rows");
     }
     const { rows } = await this.executeQuery<R>(query, options);
@@ -433,21 +433,4 @@ export class WalpoolConnection {
       this.#open = undefined;
     }
   }
-}
-
-// String literals, quoted identifiers and comments, which may contain any word.
-const QUOTED = /'(?:[^']|'')*'|"(?:[^"]|"")*"|`(?:[^`]|``)*`|\[[^\]]*\]|--[^\n]*|\/\*[\s\S]*?\*\//g;
-const LEADING = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*/;
-const rowsCache = new Map<string, boolean>();
-
-/** Whether a statement gives rows: a read, `… RETURNING`, or a `PRAGMA`. */
-function returnsRows(sql: string): boolean {
-  let rows = rowsCache.get(sql);
-  if (rows === undefined) {
-    rows = isRead(sql) || /^PRAGMA\b/i.test(sql.replace(LEADING, "")) ||
-      /\bRETURNING\b/i.test(sql.replace(QUOTED, " "));
-    if (rowsCache.size >= 1000) rowsCache.clear();
-    rowsCache.set(sql, rows);
-  }
-  return rows;
 }

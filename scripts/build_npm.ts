@@ -59,4 +59,4 @@ for (const file of files) {
   mkdirSync(dirname(target), { recursive: true });
   writeFileSync(target, js);
 }
-console.log(`built ${files.length} modules into ${join(pkg, "dist")}`);
+console.error(`built ${files.length} modules into ${join(pkg, "dist")}`);

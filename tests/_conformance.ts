@@ -637,7 +637,8 @@ export function conformance(driver: DriverName, skip: true | string): void {
         const s = db.stats();
         assert.equal(Object.getPrototypeOf(s), Object.prototype);
         assert.equal(s.committedRequests - base.committedRequests, 100);
-        assert.ok(s.commits - base.commits >= 2 && s.commits - base.commits <= 101);
+        // The 100 inserts take 1 to 100 commits; the failed insert alone is none.
+        assert.ok(s.commits - base.commits >= 1 && s.commits - base.commits <= 100);
         assert.equal(s.requestsPerCommit, s.committedRequests / s.commits);
         assert.equal(s.failures - base.failures, 1);
         assert.equal(s.reads - base.reads, 2);
