@@ -502,13 +502,14 @@ describe("subpath exports", () => {
     assert.equal(k.WalpoolDialect, WalpoolDialect);
     const d = await import(new URL(deno["./drizzle"], root).href);
     assert.equal(d.walpoolProxy, walpoolProxy);
-    // package.json: the TypeScript for Bun, Deno and type checkers, the built JavaScript for
-    // Node (tests/npm_package_test.ts installs and imports it).
+    // package.json: the TypeScript for Bun and Deno, the built JavaScript and its declarations
+    // for Node and type checkers (tests/npm_package_test.ts installs and imports them).
     const npm = json("package.json");
     assert.deepEqual(Object.keys(npm), Object.keys(deno));
     for (const [name, ts] of Object.entries(deno)) {
       const js = "./dist/" + (ts as string).slice(2).replace(/\.ts$/, ".js");
-      assert.deepEqual(npm[name], { types: ts, bun: ts, deno: ts, default: js }, name);
+      const types = js.replace(/\.js$/, ".d.ts");
+      assert.deepEqual(npm[name], { types, bun: ts, deno: ts, default: js }, name);
     }
   });
 });

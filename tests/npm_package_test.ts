@@ -51,6 +51,23 @@ console.log(JSON.stringify({
 }));
 `;
 
+// A TypeScript app of a Node user: strict, NodeNext, type-checked against the installed package.
+const TYPED_APP = `
+import { type Database, ident, MigrationError, open, type RunResult, type Stats } from "walpool";
+import { WalpoolDialect } from "walpool/kysely";
+import { walpoolProxy } from "walpool/drizzle";
+
+const db: Database = await open("typed.db", { readers: 2, migrations: ["CREATE TABLE t(v)"] });
+const r: RunResult = await db.run("INSERT INTO t(v) VALUES (?)", [1]);
+const row = await db.sql.get<{ v: number }>\`SELECT v FROM \${ident("t")}\`;
+const v: number | undefined = row?.v;
+const s: Stats = db.stats();
+const p99: number = s.writeLatency.p99Ms;
+// @ts-expect-error: a function is not a value that can be bound
+await db.run("INSERT INTO t(v) VALUES (?)", [() => 1]);
+console.log(r, v, p99, MigrationError, WalpoolDialect, walpoolProxy);
+`;
+
 describe("npm package", {
   skip: runtime === "deno"
     ? "Deno users import walpool from JSR or a URL (url_import_test.ts)"
@@ -67,7 +84,13 @@ describe("npm package", {
     ) as { filename: string; files: { path: string }[] }[];
     const files = packed.files.map((f) => f.path);
     for (
-      const f of ["mod.ts", "lib/writer_worker.ts", "dist/mod.js", "dist/lib/writer_worker.js"]
+      const f of [
+        "mod.ts",
+        "lib/writer_worker.ts",
+        "dist/mod.js",
+        "dist/mod.d.ts",
+        "dist/lib/writer_worker.js",
+      ]
     ) {
       assert.ok(files.includes(f), `the tarball holds ${f}`);
     }
@@ -79,6 +102,25 @@ describe("npm package", {
     if (runtime === "bun") await run(process.execPath, ["add", tarball], app);
     else await run("npm", ["install", "--no-audit", "--no-fund", tarball], app);
     writeFileSync(join(app, "app.mjs"), APP);
+
+    // Its declarations type-check a strict TypeScript app (tsc from walpool's devDependencies).
+    writeFileSync(join(app, "typed.ts"), TYPED_APP);
+    writeFileSync(
+      join(app, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          module: "nodenext",
+          target: "es2022",
+          noEmit: true,
+          skipLibCheck: true,
+          types: [],
+        },
+        files: ["typed.ts"],
+      }),
+    );
+    const tsc = join(root, "node_modules/typescript/bin/tsc");
+    await run(process.execPath, [tsc, "-p", "tsconfig.json"], app);
 
     const out = await run(process.execPath, ["app.mjs", join(dir, "app.db")], app);
     const result = JSON.parse(out.trim().split("\n").pop()!);
