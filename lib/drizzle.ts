@@ -150,17 +150,42 @@ export interface WalpoolProxy {
  * @throws {TypeError} `source` is not a walpool database or transaction.
  *
  * @example A database
- * ```ts ignore
+ * ```ts
  * import { drizzle } from "drizzle-orm/sqlite-proxy";
+ * import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+ * import { open } from "@walpool/walpool";
  * import { walpoolProxy } from "@walpool/walpool/drizzle";
  *
+ * const users = sqliteTable("users", { id: integer().primaryKey(), name: text().notNull() });
+ * const schema = { users };
+ *
+ * await using db = await open("app.db");
+ * await db.exec("CREATE TABLE IF NOT EXISTS users(id INTEGER PRIMARY KEY, name TEXT NOT NULL)");
  * const proxy = walpoolProxy(db);
  * const orm = drizzle(proxy, proxy.batch, { schema });
- * const users = await orm.select().from(schema.users);
+ * const all = await orm.select().from(schema.users);
+ * console.log(all.length);
  * ```
  *
  * @example A transaction
- * ```ts ignore
+ * ```ts
+ * import { drizzle } from "drizzle-orm/sqlite-proxy";
+ * import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+ * import { open } from "@walpool/walpool";
+ * import { walpoolProxy } from "@walpool/walpool/drizzle";
+ *
+ * const users = sqliteTable("users", { id: integer().primaryKey(), name: text().notNull() });
+ * const posts = sqliteTable("posts", {
+ *   id: integer().primaryKey(),
+ *   userId: integer("user_id").notNull(),
+ *   title: text().notNull(),
+ * });
+ *
+ * await using db = await open("app.db");
+ * await db.exec(`
+ *   CREATE TABLE IF NOT EXISTS users(id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+ *   CREATE TABLE IF NOT EXISTS posts(id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, title TEXT NOT NULL);
+ * `);
  * await db.transaction(async (tx) => {
  *   const t = drizzle(walpoolProxy(tx));
  *   const [user] = await t.insert(users).values({ name: "Ada" }).returning();

@@ -15,10 +15,10 @@ import type { ErrorData } from "./protocol.ts";
  * import { open, SqliteError } from "@walpool/walpool";
  *
  * await using db = await open("app.db");
- * await db.exec("CREATE TABLE IF NOT EXISTS users(email TEXT UNIQUE)");
+ * await db.exec("CREATE TABLE IF NOT EXISTS members(email TEXT UNIQUE)");
  * try {
- *   await db.run("INSERT OR IGNORE INTO users(email) VALUES (?)", ["a@example.com"]);
- *   await db.run("INSERT INTO users(email) VALUES (?)", ["a@example.com"]);
+ *   await db.run("INSERT OR IGNORE INTO members(email) VALUES (?)", ["a@example.com"]);
+ *   await db.run("INSERT INTO members(email) VALUES (?)", ["a@example.com"]);
  * } catch (error) {
  *   if (error instanceof SqliteError && error.code === "SQLITE_CONSTRAINT_UNIQUE") {
  *     console.log("already registered");

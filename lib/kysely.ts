@@ -104,10 +104,22 @@ export interface QueryOptionsLike {
  * @typeParam K Kysely's `Kysely<any>`.
  *
  * @example With the classes
- * ```ts ignore
- * import { Kysely, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler } from "kysely";
+ * ```ts
+ * import {
+ *   type Generated,
+ *   Kysely,
+ *   SqliteAdapter,
+ *   SqliteIntrospector,
+ *   SqliteQueryCompiler,
+ * } from "kysely";
+ * import { open } from "@walpool/walpool";
  * import { WalpoolDialect } from "@walpool/walpool/kysely";
  *
+ * interface DB {
+ *   notes: { id: Generated<number>; body: string };
+ * }
+ * await using db = await open("app.db");
+ * await db.exec("CREATE TABLE IF NOT EXISTS notes(id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
  * const k = new Kysely<DB>({
  *   dialect: new WalpoolDialect(db, { SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler }),
  * });
@@ -118,11 +130,20 @@ export interface QueryOptionsLike {
  * ```
  *
  * @example With the module
- * ```ts ignore
+ * ```ts
  * import * as kysely from "kysely";
+ * import { open } from "@walpool/walpool";
  * import { WalpoolDialect } from "@walpool/walpool/kysely";
  *
+ * interface DB {
+ *   notes: { id: kysely.Generated<number>; body: string };
+ * }
+ * await using db = await open("app.db");
  * const k = new kysely.Kysely<DB>({ dialect: new WalpoolDialect(db, kysely) });
+ * await k.schema.createTable("notes").ifNotExists()
+ *   .addColumn("id", "integer", (c) => c.primaryKey())
+ *   .addColumn("body", "text", (c) => c.notNull())
+ *   .execute();
  * ```
  */
 export class WalpoolDialect<A extends object, I, C, K> {
@@ -202,10 +223,16 @@ export class WalpoolDialect<A extends object, I, C, K> {
  * new {@linkcode WalpoolConnection}; transactions are walpool transactions.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { open } from "@walpool/walpool";
+ * import { WalpoolDriver } from "@walpool/walpool/kysely";
+ *
+ * await using db = await open("app.db");
  * const driver = new WalpoolDriver(db);
  * const connection = await driver.acquireConnection();
  * const { rows } = await connection.executeQuery({ sql: "SELECT 1 AS one", parameters: [] });
+ * assert.deepEqual(rows, [{ one: 1 }]);
  * ```
  */
 export class WalpoolDriver {
@@ -306,12 +333,19 @@ const ROLLBACK = new Error("Rolled back by Kysely");
  * transaction that {@linkcode WalpoolDriver.beginTransaction} opened on it.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { open } from "@walpool/walpool";
+ * import { WalpoolDriver } from "@walpool/walpool/kysely";
+ *
+ * await using db = await open("app.db");
+ * await db.exec("CREATE TABLE IF NOT EXISTS notes(id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
  * const connection = await new WalpoolDriver(db).acquireConnection();
  * const { numAffectedRows } = await connection.executeQuery({
  *   sql: "DELETE FROM notes WHERE id = ?",
- *   parameters: [1],
+ *   parameters: [-1],
  * });
+ * assert.equal(numAffectedRows, 0n);
  * ```
  */
 export class WalpoolConnection {
