@@ -124,6 +124,8 @@ export interface Stats {
   checkpoints: number;
   /** Milliseconds from each write call to its answer: waiting for room, the trip, the commit. */
   writeLatency: LatencySummary;
+  /** Milliseconds each write waited on your thread before it was sent: for room, or a transaction. */
+  queueWait: LatencySummary;
   /** Milliseconds the writer spent on each group of writes, commit and sync included. */
   commitLatency: LatencySummary;
   /** Commits by the requests they carried: `{ "1": 12, "2-3": 40, …, "1024+": 1 }`. */
@@ -520,6 +522,7 @@ export class Database implements AsyncDisposable {
       largestWalBytes: c.largestWalBytes,
       checkpoints: c.checkpoints,
       writeLatency: this.#writer.writeLatency.summary(),
+      queueWait: this.#writer.queueWait.summary(),
       commitLatency: this.#writer.commitLatency.summary(),
       commitSizes: this.#writer.commitSizes.histogram(),
       lockWaits: c.lockWaits,

@@ -151,6 +151,8 @@ export class Writer {
   };
   /** Milliseconds from a write call to its answer. */
   readonly writeLatency: Latencies = new Latencies();
+  /** Milliseconds a write call waited on this thread before it was sent (room, a transaction). */
+  readonly queueWait: Latencies = new Latencies();
   /** Milliseconds the writer spent on each group, commit included. */
   readonly commitLatency: Latencies = new Latencies();
   /** Requests each commit carried. */
@@ -258,6 +260,7 @@ export class Writer {
       !this.#txOpen && this.#sent < this.#maxQueue && this.#queue.length && this.#client.alive
     ) {
       const call = this.#queue.shift()!;
+      this.queueWait.add(tickTime() - call.at);
       this.#sent++;
       if (call.req.kind === "begin") this.#txOpen = true;
       this.#client.send(call.req, call);

@@ -3,7 +3,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { type CommitEvent, type LatencySummary, open, SqliteError } from "../mod.ts";
-import { settle, tempPath } from "./_helpers.ts";
+import { settle, sleep, tempPath } from "./_helpers.ts";
 
 function checkSummary(s: LatencySummary, count: number): void {
   assert.equal(s.count, count);
@@ -32,6 +32,7 @@ describe("observability", () => {
     for (const [label] of buckets) assert.match(label, /^(1|\d+-\d+|1024\+)$/);
     assert.ok(s.largestCommit > 1, "a burst is grouped");
     checkSummary(s.writeLatency, 2002);
+    assert.equal(s.queueWait.count, 2002);
     // One measure per group; a group replayed after a failure may use more than one commit.
     const groups = s.commitLatency.count;
     assert.ok(groups >= 1 && groups <= s.commits, `${groups} groups, ${s.commits} commits`);
@@ -69,6 +70,29 @@ describe("observability", () => {
       events.filter((e) => e.kind === "transaction").map(({ ms: _, ...e }) => e),
       [{ kind: "transaction", requests: 2, failed: 1, commits: 1 }],
     );
+    await db.close();
+  });
+
+  it("queueWait shows writes held by a transaction on the calling thread", async () => {
+    const db = await open(tempPath());
+    await db.exec("CREATE TABLE t(v)");
+    let began!: () => void;
+    const begun = new Promise<void>((resolve) => (began = resolve));
+    const transaction = db.transaction(async (tx) => {
+      began();
+      await sleep(150);
+      await tx.run("INSERT INTO t VALUES (0)");
+    });
+    await begun;
+    const held = db.run("INSERT INTO t VALUES (1)"); // waits for the transaction to end
+    await transaction;
+    await held;
+    const { queueWait } = db.stats();
+    assert.ok(
+      queueWait.maxMs >= 100,
+      `the write waited about 150 ms: ${JSON.stringify(queueWait)}`,
+    );
+    assert.deepEqual(await db.all("SELECT v FROM t"), [{ v: 0 }, { v: 1 }]);
     await db.close();
   });
 
