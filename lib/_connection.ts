@@ -9,6 +9,8 @@ import { SqliteError, toErrorData } from "./errors.ts";
 
 /** Prepared statements kept per connection; the least recently used is finalized beyond this. */
 const CACHE_SIZE = 256;
+/** Something to wait on with Atomics.wait, for a synchronous pause. */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
 export class Connection {
   readonly driver: Driver;
@@ -52,7 +54,12 @@ export class Connection {
     if (config.readonly) {
       this.exec("PRAGMA query_only = ON");
     } else {
-      const mode = this.get("PRAGMA journal_mode = WAL", [])?.journal_mode;
+      // Connections of several processes turning a new file to WAL at once race for the same lock
+      // upgrade, and SQLite answers SQLITE_BUSY at once instead of waiting: retry a while.
+      const mode = this.#retryBusy(
+        () => this.get("PRAGMA journal_mode = WAL", [])?.journal_mode,
+        config.busyTimeout,
+      );
       if (mode !== "wal") {
         throw new Error(`the database could not be put in WAL mode (journal_mode is ${mode})`);
       }
@@ -61,6 +68,20 @@ export class Connection {
     for (const pragma of config.pragmas) this.exec(`PRAGMA ${pragma}`);
     // Fail at open, not at the first write, when the file cannot be written.
     if (!config.readonly) this.exec("BEGIN IMMEDIATE; ROLLBACK");
+  }
+
+  /** Runs `fn`, again after short pauses while it fails with SQLITE_BUSY, for up to `ms`. */
+  #retryBusy<T>(fn: () => T, ms: number): T {
+    const deadline = performance.now() + ms;
+    for (let pause = 1;; pause = Math.min(2 * pause, 50)) {
+      try {
+        return fn();
+      } catch (error) {
+        const busy = this.driver.errorInfo(error)?.code.startsWith("SQLITE_BUSY");
+        if (!busy || performance.now() >= deadline) throw error;
+        Atomics.wait(PAUSE, 0, 0, pause); // a synchronous sleep: this is the writer's own thread
+      }
+    }
   }
 
   #statement(sql: string): DriverStatement {
