@@ -3,7 +3,17 @@
 /** Upper bounds (ms) of the latency buckets; one more bucket holds everything beyond. */
 const BOUNDS_MS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
 
-/** A summary of durations in milliseconds. */
+/**
+ * A summary of durations in milliseconds.
+ *
+ * @example
+ * ```ts
+ * import { type LatencySummary, open } from "@walpool/walpool";
+ *
+ * await using db = await open("app.db");
+ * const { p50Ms, p99Ms, maxMs }: LatencySummary = db.stats().commitLatency;
+ * ```
+ */
 export interface LatencySummary {
   /** How many were measured. */
   count: number;

@@ -4,7 +4,20 @@
 import type { Database, Transaction } from "./database.ts";
 import { MigrationError } from "./errors.ts";
 
-/** One migration: SQL statements, or a function that runs statements on `tx`. */
+/**
+ * One migration: SQL statements, or a function that runs statements on `tx`.
+ *
+ * @example
+ * ```ts
+ * import { type Migration, open } from "@walpool/walpool";
+ *
+ * const migrations: Migration[] = [
+ *   "CREATE TABLE IF NOT EXISTS people(id INTEGER PRIMARY KEY, name TEXT)",
+ *   async (tx) => void await tx.run("UPDATE people SET name = trim(name)"),
+ * ];
+ * await using db = await open("people.db", { migrations });
+ * ```
+ */
 export type Migration = string | ((tx: Transaction) => void | Promise<void>);
 
 /** Throws a `TypeError` unless `migrations` is an array of strings and functions. */

@@ -16,16 +16,56 @@ import { checkMigrations, migrate, type Migration } from "./_migrations.ts";
 import { type SqlTag, sqlTag } from "./sql_tag.ts";
 import type { LatencySummary } from "./_histogram.ts";
 
-/** A value that can be bound: booleans bind as 1/0, any `Uint8Array` view as its exact bytes. */
+/**
+ * A value that can be bound: booleans bind as 1/0, any `Uint8Array` view as its exact bytes.
+ *
+ * @example
+ * ```ts
+ * import type { Value } from "@walpool/walpool";
+ *
+ * const values: Value[] = [null, 1, 2.5, 9007199254740993n, "text", true, new Uint8Array([1, 2])];
+ * ```
+ */
 export type Value = null | number | bigint | string | boolean | Uint8Array;
 
-/** Statement parameters: positional, or named with bare keys (`{ id: 1 }` binds `:id`, `$id`, `@id`). */
+/**
+ * Statement parameters: positional, or named with bare keys (`{ id: 1 }` binds `:id`, `$id`, `@id`).
+ *
+ * @example
+ * ```ts
+ * import type { Params } from "@walpool/walpool";
+ *
+ * const positional: Params = [1, "hello"]; // binds ?1, ?2
+ * const named: Params = { id: 1, body: "hello" }; // binds :id / $id / @id and :body …
+ * ```
+ */
 export type Params = readonly Value[] | Readonly<Record<string, Value>>;
 
-/** A result row: column names to values (`Uint8Array` for BLOBs). */
+/**
+ * A result row: column names to values (`Uint8Array` for BLOBs).
+ *
+ * @example
+ * ```ts
+ * import { open, type Row } from "@walpool/walpool";
+ *
+ * await using db = await open("app.db");
+ * const row: Row | undefined = await db.get("SELECT 1 AS one");
+ * ```
+ */
 export type Row = Record<string, unknown>;
 
-/** What a write reports. */
+/**
+ * What a write reports.
+ *
+ * @example
+ * ```ts
+ * import { open, type RunResult } from "@walpool/walpool";
+ *
+ * await using db = await open("app.db");
+ * await db.exec("CREATE TABLE IF NOT EXISTS notes(id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
+ * const { changes, lastInsertRowid }: RunResult = await db.run("INSERT INTO notes(body) VALUES ('x')");
+ * ```
+ */
 export interface RunResult {
   /** Rows inserted, updated or deleted by the statement. */
   changes: number;
@@ -33,13 +73,41 @@ export interface RunResult {
   lastInsertRowid: number | bigint;
 }
 
-/** Options of one call. */
+/**
+ * Options of one call.
+ *
+ * @example
+ * ```ts
+ * import { open } from "@walpool/walpool";
+ *
+ * await using db = await open("app.db");
+ * await db.exec("CREATE TABLE IF NOT EXISTS notes(id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
+ * // Give up on a write that has not started within 1 s (it is then never applied).
+ * await db.run("INSERT INTO notes(body) VALUES ('x')", [], { signal: AbortSignal.timeout(1000) });
+ * ```
+ */
 export interface CallOptions {
   /** Aborting before the writer starts the request means it is never applied; it rejects with the signal's reason. */
   signal?: AbortSignal;
 }
 
-/** Options of {@linkcode open}. */
+/**
+ * Options of {@linkcode open}.
+ *
+ * @example
+ * ```ts
+ * import { open, type OpenOptions } from "@walpool/walpool";
+ *
+ * const options: OpenOptions = {
+ *   readers: 4,
+ *   durability: "full",
+ *   busyTimeout: 10_000,
+ *   pragmas: { foreign_keys: true },
+ *   migrations: ["CREATE TABLE IF NOT EXISTS notes(id INTEGER PRIMARY KEY, body TEXT NOT NULL)"],
+ * };
+ * await using db = await open("app.db", options);
+ * ```
+ */
 export interface OpenOptions {
   /** The binding. @default {"bun:sqlite" on Bun, "node:sqlite" on Deno and Node} */
   driver?: DriverName;
@@ -76,7 +144,17 @@ export interface OpenOptions {
   onCommit?: (event: CommitEvent) => void;
 }
 
-/** What {@linkcode OpenOptions.onCommit} is told about a commit. */
+/**
+ * What {@linkcode OpenOptions.onCommit} is told about a commit.
+ *
+ * @example
+ * ```ts
+ * import { type CommitEvent, open } from "@walpool/walpool";
+ *
+ * const slow: CommitEvent[] = [];
+ * await using db = await open("app.db", { onCommit: (e) => e.ms > 100 && slow.push(e) });
+ * ```
+ */
 export interface CommitEvent {
   /** `"group"`: writes committed together; `"transaction"`: an interactive transaction. */
   kind: "group" | "transaction";
@@ -90,7 +168,18 @@ export interface CommitEvent {
   ms: number;
 }
 
-/** Counters of a database, as a plain object. */
+/**
+ * Counters of a database, as a plain object.
+ *
+ * @example
+ * ```ts
+ * import { open, type Stats } from "@walpool/walpool";
+ *
+ * await using db = await open("app.db");
+ * const s: Stats = db.stats();
+ * console.log(`${s.queued + s.inFlight} writes pending, p99 ${s.writeLatency.p99Ms} ms`);
+ * ```
+ */
 export interface Stats {
   /** Write requests waiting on the calling thread (for room, or for a transaction). */
   queued: number;
@@ -143,7 +232,22 @@ export interface Stats {
   readerUtilisation: number[];
 }
 
-/** The statements available inside {@linkcode Database.transaction}: they run in its transaction. */
+/**
+ * The statements available inside {@linkcode Database.transaction}: they run in its transaction.
+ *
+ * @example
+ * ```ts
+ * import { open, type Transaction } from "@walpool/walpool";
+ *
+ * async function move(tx: Transaction, from: number, to: number, amount: number) {
+ *   await tx.run("UPDATE accounts SET balance = balance - ? WHERE id = ?", [amount, from]);
+ *   await tx.run("UPDATE accounts SET balance = balance + ? WHERE id = ?", [amount, to]);
+ * }
+ * await using db = await open("app.db");
+ * await db.exec("CREATE TABLE IF NOT EXISTS accounts(id INTEGER PRIMARY KEY, balance INTEGER)");
+ * await db.transaction((tx) => move(tx, 1, 2, 10));
+ * ```
+ */
 export interface Transaction {
   /** Runs a statement in the transaction. */
   run(sql: string, params?: Params): Promise<RunResult>;
@@ -159,7 +263,17 @@ export interface Transaction {
   readonly sql: SqlTag;
 }
 
-/** Options of {@linkcode Database.transaction}. */
+/**
+ * Options of {@linkcode Database.transaction}.
+ *
+ * @example
+ * ```ts
+ * import { open } from "@walpool/walpool";
+ *
+ * await using db = await open("app.db");
+ * const n = await db.transaction(async (tx) => (await tx.all("SELECT 1")).length, { timeout: 500 });
+ * ```
+ */
 export interface TransactionOptions extends CallOptions {
   /** Overrides `transactionTimeout` for this transaction (ms). */
   timeout?: number;

@@ -6,7 +6,17 @@
  * @module
  */
 
-/** The bindings walpool can drive. */
+/**
+ * The bindings walpool can drive.
+ *
+ * @example
+ * ```ts
+ * import { type DriverName, open } from "@walpool/walpool";
+ *
+ * const driver: DriverName = "Bun" in globalThis ? "bun:sqlite" : "node:sqlite";
+ * await using db = await open("app.db", { driver });
+ * ```
+ */
 export type DriverName = "bun:sqlite" | "node:sqlite" | "@db/sqlite";
 
 /** A value as it reaches a driver, after walpool has checked and normalised it. */

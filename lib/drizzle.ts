@@ -38,12 +38,31 @@
 import type { Value } from "./database.ts";
 import { statementInfo } from "./_classify.ts";
 
-/** A value walpool binds (its `Value`: booleans as 1/0, any `Uint8Array` as its bytes). */
+/**
+ * A value walpool binds (its `Value`: booleans as 1/0, any `Uint8Array` as its bytes).
+ *
+ * @example
+ * ```ts
+ * import type { BindValue } from "@walpool/walpool/drizzle";
+ *
+ * const params: BindValue[] = [1, "a", null, new Uint8Array([0])];
+ * ```
+ */
 export type BindValue = Value;
 
 /**
  * What {@linkcode walpoolProxy} runs statements on: a walpool `Database`, or the `tx` of a
  * `db.transaction()` callback (typed by the two methods it uses).
+ *
+ * @example
+ * ```ts
+ * import { open } from "@walpool/walpool";
+ * import { type DrizzleSource, walpoolProxy } from "@walpool/walpool/drizzle";
+ *
+ * await using db = await open("app.db");
+ * const source: DrizzleSource = db; // or the tx of db.transaction()
+ * const proxy = walpoolProxy(source);
+ * ```
  */
 export interface DrizzleSource {
   /**
@@ -75,10 +94,34 @@ interface DatabaseLike extends DrizzleSource {
   transaction<T>(fn: (tx: DrizzleSource) => Promise<T>): Promise<T>;
 }
 
-/** How Drizzle wants a statement's result. */
+/**
+ * How Drizzle wants a statement's result.
+ *
+ * @example
+ * ```ts
+ * import { open } from "@walpool/walpool";
+ * import { type DrizzleMethod, walpoolProxy } from "@walpool/walpool/drizzle";
+ *
+ * await using db = await open("app.db");
+ * const method: DrizzleMethod = "all";
+ * const { rows } = await walpoolProxy(db)("SELECT 1, 2", [], method);
+ * ```
+ */
 export type DrizzleMethod = "run" | "all" | "values" | "get";
 
-/** One statement of a Drizzle batch. */
+/**
+ * One statement of a Drizzle batch.
+ *
+ * @example
+ * ```ts
+ * import { open } from "@walpool/walpool";
+ * import { type DrizzleQuery, walpoolProxy } from "@walpool/walpool/drizzle";
+ *
+ * await using db = await open("app.db");
+ * const queries: DrizzleQuery[] = [{ sql: "SELECT ?", params: [1], method: "get" }];
+ * const results = await walpoolProxy(db).batch(queries);
+ * ```
+ */
 export interface DrizzleQuery {
   /** The SQL text, with `?` placeholders. */
   sql: string;
@@ -98,6 +141,15 @@ export interface DrizzleQuery {
  * - `"run"`: `rows` is empty, and `changes` and `lastInsertRowid` come from walpool (Drizzle
  *   returns this object from `orm.run()` and from inserts, updates and deletes without
  *   `returning()`).
+ *
+ * @example
+ * ```ts
+ * import { open } from "@walpool/walpool";
+ * import { type DrizzleResult, walpoolProxy } from "@walpool/walpool/drizzle";
+ *
+ * await using db = await open("app.db");
+ * const result: DrizzleResult = await walpoolProxy(db)("SELECT 1", [], "values");
+ * ```
  */
 export interface DrizzleResult {
   /** The rows (see above; for `"get"`, one row or `undefined`). */
@@ -111,6 +163,17 @@ export interface DrizzleResult {
 /**
  * The callback `drizzle()` from `"drizzle-orm/sqlite-proxy"` takes first, with the batch
  * callback it takes second as its `batch` property.
+ *
+ * @example
+ * ```ts
+ * import { drizzle } from "drizzle-orm/sqlite-proxy";
+ * import { open } from "@walpool/walpool";
+ * import { type WalpoolProxy, walpoolProxy } from "@walpool/walpool/drizzle";
+ *
+ * await using db = await open("app.db");
+ * const proxy: WalpoolProxy = walpoolProxy(db);
+ * const orm = drizzle(proxy, proxy.batch);
+ * ```
  */
 export interface WalpoolProxy {
   /**

@@ -45,6 +45,21 @@ import { statementInfo } from "./_classify.ts";
  * @typeParam I Kysely's `SqliteIntrospector`.
  * @typeParam C Kysely's `SqliteQueryCompiler`.
  * @typeParam K What the introspector is built from: Kysely's `Kysely<any>`.
+ *
+ * @example
+ * ```ts
+ * import * as kysely from "kysely";
+ * import { type KyselySqliteClasses, WalpoolDialect } from "@walpool/walpool/kysely";
+ * import { open } from "@walpool/walpool";
+ *
+ * const classes = {
+ *   SqliteAdapter: kysely.SqliteAdapter,
+ *   SqliteIntrospector: kysely.SqliteIntrospector,
+ *   SqliteQueryCompiler: kysely.SqliteQueryCompiler,
+ * } satisfies KyselySqliteClasses<kysely.SqliteAdapter, unknown, unknown, never>;
+ * await using db = await open("app.db");
+ * const k = new kysely.Kysely<Record<string, never>>({ dialect: new WalpoolDialect(db, classes) });
+ * ```
  */
 export interface KyselySqliteClasses<A extends object, I, C, K> {
   /** Kysely's `SqliteAdapter` class. */
@@ -55,7 +70,19 @@ export interface KyselySqliteClasses<A extends object, I, C, K> {
   SqliteQueryCompiler: new () => C;
 }
 
-/** The parts of Kysely's `CompiledQuery` the driver reads. */
+/**
+ * The parts of Kysely's `CompiledQuery` the driver reads.
+ *
+ * @example
+ * ```ts
+ * import { open } from "@walpool/walpool";
+ * import { type CompiledQueryLike, WalpoolDriver } from "@walpool/walpool/kysely";
+ *
+ * await using db = await open("app.db");
+ * const query: CompiledQueryLike = { sql: "SELECT ? AS x", parameters: [1] };
+ * const { rows } = await (await new WalpoolDriver(db).acquireConnection()).executeQuery(query);
+ * ```
+ */
 export interface CompiledQueryLike {
   /** The SQL text, with `?` placeholders. */
   readonly sql: string;
@@ -63,7 +90,22 @@ export interface CompiledQueryLike {
   readonly parameters: readonly unknown[];
 }
 
-/** A query result in the shape of Kysely's `QueryResult`. */
+/**
+ * A query result in the shape of Kysely's `QueryResult`.
+ *
+ * @example
+ * ```ts
+ * import { open } from "@walpool/walpool";
+ * import { type QueryResultLike, WalpoolDriver } from "@walpool/walpool/kysely";
+ *
+ * await using db = await open("app.db");
+ * const connection = await new WalpoolDriver(db).acquireConnection();
+ * const result: QueryResultLike<{ x: number }> = await connection.executeQuery({
+ *   sql: "SELECT 1 AS x",
+ *   parameters: [],
+ * });
+ * ```
+ */
 export interface QueryResultLike<R> {
   /** The rows, as objects (empty for a statement that returns none). */
   readonly rows: R[];
@@ -73,7 +115,20 @@ export interface QueryResultLike<R> {
   readonly insertId?: bigint;
 }
 
-/** Options Kysely passes with a query. */
+/**
+ * Options Kysely passes with a query.
+ *
+ * @example
+ * ```ts
+ * import { open } from "@walpool/walpool";
+ * import { type QueryOptionsLike, WalpoolDriver } from "@walpool/walpool/kysely";
+ *
+ * await using db = await open("app.db");
+ * const options: QueryOptionsLike = { signal: AbortSignal.timeout(1000) };
+ * const connection = await new WalpoolDriver(db).acquireConnection();
+ * await connection.executeQuery({ sql: "SELECT 1", parameters: [] }, options);
+ * ```
+ */
 export interface QueryOptionsLike {
   /** Aborts waiting for the query (and a write the writer has not started yet). */
   readonly signal?: AbortSignal;

@@ -74,7 +74,18 @@ export function ident(...names: string[]): Identifier {
   return id;
 }
 
-/** A value of a tagged template: bound as a parameter, or an {@linkcode Identifier}. */
+/**
+ * A value of a tagged template: bound as a parameter, or an {@linkcode Identifier}.
+ *
+ * @example
+ * ```ts
+ * import { ident, open, type SqlValue } from "@walpool/walpool";
+ *
+ * await using db = await open("app.db");
+ * const parts: SqlValue[] = [ident("sqlite_master"), "table"];
+ * const rows = await db.sql`SELECT name FROM ${parts[0]} WHERE type = ${parts[1]}`;
+ * ```
+ */
 export type SqlValue = Value | Identifier;
 
 /**
