@@ -1,5 +1,5 @@
 // The npm package as users get it: built and packed with `npm pack`, installed into a fresh app
-// (`npm install <tarball>` on Node, `bun add <tarball>` on Bun) and imported by its name — Node
+// (`npm install <tarball>` on Node, `bun add <path>` on Bun) and imported by its name — Node
 // loads the JavaScript in dist/, Bun the TypeScript.
 
 import { describe, it } from "node:test";
@@ -99,7 +99,8 @@ describe("npm package", {
     mkdirSync(app);
     writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", type: "module" }));
     const tarball = join(dir, packed.filename);
-    if (runtime === "bun") await run(process.execPath, ["add", tarball], app);
+    // Bun: `bun add` from a path (the package's folder); Node: npm from the tarball.
+    if (runtime === "bun") await run(process.execPath, ["add", pkg], app);
     else await run("npm", ["install", "--no-audit", "--no-fund", tarball], app);
     writeFileSync(join(app, "app.mjs"), APP);
 
