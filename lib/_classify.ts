@@ -4,7 +4,8 @@
 // parameters it takes.
 
 const COMMENTS_AND_SPACE = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*/;
-const WRITES = /\b(?:INSERT|UPDATE|DELETE|REPLACE|UPSERT)\b/i;
+// Keywords of statements that write (`replace(` is the string function).
+const WRITES = /\b(?:INSERT|UPDATE|DELETE|REPLACE(?!\s*\()|UPSERT)\b/i;
 // String literals, quoted identifiers and comments, which may contain anything.
 const QUOTED = /'(?:[^']|'')*'|"(?:[^"]|"")*"|`(?:[^`]|``)*`|\[[^\]]*\]|--[^\n]*|\/\*[\s\S]*?\*\//g;
 /** Pragmas the single writer pattern depends on, and what to use instead. */
@@ -50,13 +51,13 @@ export function statementInfo(sql: string): StatementInfo {
   if (!info) {
     if (typeof sql !== "string") throw new TypeError(`SQL must be a string, not ${typeof sql}`);
     const text = sql.replace(QUOTED, " ");
-    const read = isReadOnly(sql);
+    const read = isReadOnly(text);
     const control = CONTROL.exec(text.replace(TRIGGER_BODY, " "))?.[1].toUpperCase();
     info = {
       read,
       refusal: refusal(text, control),
       control,
-      returnsRows: read || /^\s*PRAGMA\b/i.test(text) || /\bRETURNING\b/i.test(text),
+      returnsRows: read || /^\s*(?:PRAGMA|EXPLAIN)\b/i.test(text) || /\bRETURNING\b/i.test(text),
       ...parameters(text),
     };
     if (infos.size >= 1000) infos.clear();
@@ -81,8 +82,9 @@ export function checkStatement(sql: string): void {
   if (refusal) throw new TypeError(refusal);
 }
 
-function isReadOnly(sql: string): boolean {
-  const text = sql.replace(COMMENTS_AND_SPACE, "");
+/** `blanked`: the SQL with its literals and comments blanked out. */
+function isReadOnly(blanked: string): boolean {
+  const text = blanked.replace(COMMENTS_AND_SPACE, "");
   const keyword = /^[A-Za-z]+/.exec(text)?.[0].toUpperCase();
   switch (keyword) {
     case "SELECT":

@@ -43,9 +43,11 @@ export function checkMigrations(migrations: unknown): readonly Migration[] {
 export async function migrate(db: Database, migrations: readonly Migration[]): Promise<void> {
   let current: number | undefined;
   let index = -1; // the migration running, or -1 outside of one
+  let step = "The migrations could not begin"; // what is being done, for the error
   try {
     // A migration may be long: it is not held to transactionTimeout.
     await db.transaction(async (tx) => {
+      step = "Reading PRAGMA user_version failed";
       const row = await tx.get<{ user_version: number }>("PRAGMA user_version");
       current = row?.user_version ?? 0;
       if (current > migrations.length) {
@@ -56,22 +58,21 @@ export async function migrate(db: Database, migrations: readonly Migration[]): P
         );
       }
       for (index = current; index < migrations.length; index++) {
+        step = `Migration ${index} failed`;
         const migration = migrations[index];
         if (typeof migration === "string") await tx.exec(migration);
         else await migration(tx);
         await tx.exec(`PRAGMA user_version = ${index + 1}`);
       }
-      index = -1; // what fails from here on is the COMMIT
+      index = -1;
+      step = current === migrations.length
+        ? "Committing failed"
+        : `Committing migrations ${current} to ${migrations.length - 1} failed`;
     }, { timeout: 2 ** 31 - 1 });
   } catch (error) {
     if (error instanceof MigrationError) throw error;
     const message = error instanceof Error ? error.message : String(error);
-    const what = current === undefined
-      ? "The migrations could not begin"
-      : index >= 0
-      ? `Migration ${index} failed`
-      : `Committing migrations ${current} to ${migrations.length - 1} failed`;
     const state = current === undefined ? "" : ` (user_version is still ${current})`;
-    throw new MigrationError(`${what}, so none was applied${state}: ${message}`, index, error);
+    throw new MigrationError(`${step}, so none was applied${state}: ${message}`, index, error);
   }
 }

@@ -239,13 +239,11 @@ function runInTransaction(reqs: WriteRequest[]): { done: Answer[]; failedAt: num
       if (!conn.inTransaction()) return { done, failedAt: i };
     }
   }
-  if (applied === 0) {
-    rollbackQuietly(); // every request failed alone: nothing to commit
-    return { done, failedAt: -1 };
-  }
   try {
+    // Committed even when every request failed: a statement that fails with OR FAIL keeps what it
+    // changed before the failure, as it would alone. Counted as a commit only if one succeeded.
     conn.exec("COMMIT");
-    tally.commits.push(applied);
+    if (applied) tally.commits.push(applied);
     return { done, failedAt: -1 };
   } catch (error) {
     if (conn.inTransaction()) rollbackQuietly();

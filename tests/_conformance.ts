@@ -166,6 +166,23 @@ export function conformance(driver: DriverName, skip: true | string): void {
         assert.equal((await db.get<{ n: number }>("SELECT count(*) AS n FROM t"))?.n, 3);
       });
 
+      it("reads a WITH … SELECT on a reader even when it calls replace() or quotes a keyword", async () => {
+        const db = use(await fresh({ readers: 1 }));
+        await db.run("INSERT INTO t(v) VALUES ('a-b')");
+        const before = db.stats();
+        assert.deepEqual(
+          await db.all("WITH x AS (SELECT v FROM t) SELECT replace(v, '-', ' ') AS r FROM x"),
+          [{ r: "a b" }],
+        );
+        assert.deepEqual(
+          await db.all("WITH x AS (SELECT 'delete me' AS w /* update */) SELECT w FROM x"),
+          [{ w: "delete me" }],
+        );
+        const after = db.stats();
+        assert.equal(after.reads - before.reads, 2, "both went to the reader");
+        assert.equal(after.committedRequests, before.committedRequests);
+      });
+
       it("binds named parameters with bare keys for :name, $name and @name", async () => {
         const db = use(await fresh());
         await db.run("INSERT INTO t(id, v) VALUES (:id, :v)", { id: 1, v: "colon" });
@@ -488,6 +505,19 @@ export function conformance(driver: DriverName, skip: true | string): void {
         assert.equal((errors[0] as SqliteError).errcode, 2067);
         assert.equal((await db.get<{ n: number }>("SELECT count(*) AS n FROM t"))?.n, 400);
         assert.equal(await db.get("SELECT * FROM t WHERE id = 201"), undefined);
+      });
+
+      it("keeps what a failing OR FAIL statement wrote before it failed, alone or in a group", async () => {
+        const db = use(await fresh());
+        // As SQLite does in autocommit: rows written before the failure stay.
+        await assert.rejects(db.run("INSERT OR FAIL INTO t(id) VALUES (1), (2), (1)"), SqliteError);
+        assert.deepEqual(await db.values("SELECT id FROM t ORDER BY id"), [[1], [2]]);
+        const { errors } = await settle([
+          db.run("INSERT OR FAIL INTO t(id) VALUES (3), (1)"),
+          db.run("INSERT OR FAIL INTO t(id) VALUES (4), (2)"),
+        ]);
+        assert.equal(errors.length, 2);
+        assert.deepEqual(await db.values("SELECT id FROM t ORDER BY id"), [[1], [2], [3], [4]]);
       });
 
       it("replays the neighbours when a trigger's RAISE(ROLLBACK) undoes the whole commit", async () => {

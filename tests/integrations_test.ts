@@ -8,7 +8,7 @@ import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as kysely from "kysely";
-import { type Generated, Kysely } from "kysely";
+import { type Generated, Kysely, sql } from "kysely";
 import { type Migration, Migrator } from "kysely/migration";
 import { drizzle } from "drizzle-orm/sqlite-proxy";
 import { eq, relations } from "drizzle-orm";
@@ -229,6 +229,20 @@ describe("Kysely through WalpoolDialect", () => {
     const outsideIds = (await Promise.all(outside)).map((r) => Number(r.insertId));
     assert.ok(outsideIds.every((id) => id > tx2), "writes outside waited for the transaction");
     assert.equal(await count(db), 122);
+  });
+
+  it("gets rows for WITH … replace(), quoted keywords and EXPLAIN QUERY PLAN of a write", async () => {
+    const db = await fresh();
+    const k = orm(db);
+    await k.insertInto("users").values([{ name: "a-b" }, { name: "c-d" }]).execute();
+    const replaced = await k.with("u", (q) => q.selectFrom("users").select("name"))
+      .selectFrom("u").select(sql<string>`replace(name, '-', ' ')`.as("r")).orderBy("r").execute();
+    assert.deepEqual(replaced, [{ r: "a b" }, { r: "c d" }]);
+    const quoted = await k.with("u", (q) => q.selectFrom("users").select("name"))
+      .selectFrom("u").select("name").where("name", "<>", "delete me").execute();
+    assert.equal(quoted.length, 2);
+    const plan = await sql`EXPLAIN QUERY PLAN UPDATE users SET name = 'x' WHERE id = 1`.execute(k);
+    assert.ok(plan.rows.length >= 1, "EXPLAIN gives rows");
   });
 
   it("streams rows in chunks and introspects the tables", async () => {
