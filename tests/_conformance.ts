@@ -183,6 +183,22 @@ export function conformance(driver: DriverName, skip: true | string): void {
         assert.equal(after.committedRequests, before.committedRequests);
       });
 
+      it("EXPLAIN gives rows and leaves nothing in progress: commits and later reads go on", async () => {
+        for (const readers of [0, 1]) {
+          const db = use(await fresh({ readers }));
+          await db.run("INSERT INTO t(v) VALUES ('a')");
+          // On the writer (with a write), in a transaction, and on a reader.
+          const plans = [
+            await db.all("EXPLAIN QUERY PLAN UPDATE t SET v = 'b' WHERE id = 1"),
+            await db.transaction((tx) => tx.all("EXPLAIN QUERY PLAN SELECT * FROM t")),
+            await db.all("EXPLAIN QUERY PLAN SELECT * FROM t WHERE id = 1"),
+          ];
+          for (const plan of plans) assert.ok(plan.length >= 1, `readers: ${readers}`);
+          await db.run("INSERT INTO t(v) VALUES ('c')");
+          assert.deepEqual(await db.values("SELECT v FROM t ORDER BY id"), [["a"], ["c"]]);
+        }
+      });
+
       it("binds named parameters with bare keys for :name, $name and @name", async () => {
         const db = use(await fresh());
         await db.run("INSERT INTO t(id, v) VALUES (:id, :v)", { id: 1, v: "colon" });

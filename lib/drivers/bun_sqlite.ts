@@ -88,6 +88,29 @@ function statement(stmt: BunStatement, safeIntegers: boolean, reader: boolean): 
   };
 }
 
+// bun:sqlite (1.4.5) leaves a prepared EXPLAIN statement in progress after reading it: the next
+// COMMIT fails ("SQL statements in progress") and a reader keeps its old snapshot. Finalizing
+// the statement ends it, so an EXPLAIN is prepared afresh for each use and finalized after.
+const EXPLAIN = /^(?:\s|--[^\n]*\n|\/\*[\s\S]*?\*\/)*EXPLAIN\b/i;
+
+function oneShot(prepare: () => DriverStatement): DriverStatement {
+  const once = <T>(use: (stmt: DriverStatement) => T): T => {
+    const stmt = prepare();
+    try {
+      return use(stmt);
+    } finally {
+      stmt.finalize();
+    }
+  };
+  return {
+    run: (p) => once((s) => s.run(p)),
+    get: (p) => once((s) => s.get(p)),
+    all: (p) => once((s) => s.all(p)),
+    values: (p) => once((s) => s.values(p)),
+    finalize() {},
+  };
+}
+
 /** The `bun:sqlite` driver. */
 export const driver: Driver = {
   name: "bun:sqlite",
@@ -99,7 +122,10 @@ export const driver: Driver = {
       safeIntegers: !reader,
     });
     return {
-      prepare: (sql) => statement(db.prepare(sql), safeIntegers, reader),
+      prepare: (sql) =>
+        EXPLAIN.test(sql)
+          ? oneShot(() => statement(db.prepare(sql), safeIntegers, reader))
+          : statement(db.prepare(sql), safeIntegers, reader),
       exec: (sql) => db.exec(sql),
       inTransaction: () => db.inTransaction,
       close: () => db.close(),
