@@ -193,7 +193,7 @@ export interface Stats {
   requestsPerCommit: number;
   /** The most requests one commit carried. */
   largestCommit: number;
-  /** Write requests that failed. */
+  /** Grouped write requests that failed (statements inside `transaction()` are not counted). */
   failures: number;
   /** Interactive transactions begun. */
   transactions: number;
@@ -209,7 +209,10 @@ export interface Stats {
   walBytes: number;
   /** The most WAL bytes an idle checkpoint found. */
   largestWalBytes: number;
-  /** Checkpoints the writer ran when idle (SQLite's own at commits are not counted). */
+  /**
+   * Checkpoint operations the writer ran when idle, PASSIVE and TRUNCATE each counted (SQLite's
+   * own at commits are not).
+   */
   checkpoints: number;
   /** Milliseconds from each write call to its answer: waiting for room, the trip, the commit. */
   writeLatency: LatencySummary;

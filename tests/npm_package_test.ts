@@ -51,7 +51,8 @@ console.log(JSON.stringify({
 }));
 `;
 
-// A TypeScript app of a Node user: strict, NodeNext, type-checked against the installed package.
+// A TypeScript app of a Node user (with @types/node): strict, NodeNext, type-checked against the
+// installed package, its declarations included.
 const TYPED_APP = `
 import { type Database, ident, MigrationError, open, type RunResult, type Stats } from "walpool";
 import { WalpoolDialect } from "walpool/kysely";
@@ -113,9 +114,11 @@ describe("npm package", {
           strict: true,
           module: "nodenext",
           target: "es2022",
+          lib: ["es2022"], // AsyncDisposable comes from @types/node
           noEmit: true,
-          skipLibCheck: true,
-          types: [],
+          skipLibCheck: false, // walpool's declarations are checked too
+          types: ["node"],
+          typeRoots: [join(root, "node_modules/@types")], // @types/node of walpool's devDependencies
         },
         files: ["typed.ts"],
       }),
