@@ -106,7 +106,10 @@ async function useWalpool(
   assert.ok(result.readerReads >= 21, `the reader workers answered ${result.readerReads}`);
 }
 
-const dbSqlite = await driverAvailable("@db/sqlite");
+// The child needs the import map by path (WALPOOL_IMPORT_MAP), not only this process.
+const dbSqlite = runtime === "deno" && !Deno.env.get("WALPOOL_IMPORT_MAP")
+  ? "@db/sqlite over http needs WALPOOL_IMPORT_MAP, the import map's path, for the child"
+  : await driverAvailable("@db/sqlite");
 
 describe("importing mod.ts by an http URL (Deno)", () => {
   for (const driver of ["node:sqlite", "@db/sqlite"] as const) {
