@@ -133,6 +133,7 @@ interface Target {
 // templates without identifiers.
 const texts = new WeakMap<TemplateStringsArray, string>();
 
+/** Whether `value` is an identifier; one not made by {@linkcode ident} is refused. */
 function isIdentifier(value: unknown): value is Identifier {
   if (!(value instanceof Identifier)) return false;
   if (!minted.has(value)) throw new TypeError("Identifiers must be made with ident(), not new");
@@ -166,8 +167,8 @@ function compile(strings: TemplateStringsArray, values: SqlValue[]): [string, Va
   }
   if (statementInfo(sql).count !== params.length) {
     throw new RangeError(
-      "The template's values do not match its parameters: a value inside quotes or a comment, " +
-        "or a ?/:name written in the template? Values are bound, so write ${x}, not '${x}'",
+      "The template's values do not match its parameters: is a value inside quotes or a " +
+        "comment? Values are bound, so write ${x}, not '${x}'",
     );
   }
   if (params.length === values.length) texts.set(strings, sql);
