@@ -11,7 +11,7 @@ import { type WriteBody, Writer } from "./writer.ts";
 import { Readers } from "./readers.ts";
 import { bindParams } from "./_params.ts";
 import { checkStatement, isRead, RESERVED_PRAGMAS } from "./_classify.ts";
-import { ClosedError } from "./errors.ts";
+import { ClosedError, rejectThrown } from "./errors.ts";
 import { checkMigrations, migrate, type Migration } from "./_migrations.ts";
 import { type SqlTag, sqlTag } from "./sql_tag.ts";
 import type { LatencySummary } from "./_histogram.ts";
@@ -374,7 +374,7 @@ export class Database implements AsyncDisposable {
    * ```
    */
   run(sql: string, params?: Params, opts?: CallOptions): Promise<RunResult> {
-    return this.#call(() =>
+    return rejectThrown(() =>
       this.#write({ kind: "run", sql, params: bindParams(sql, params) }, opts)
     ) as Promise<
       RunResult
@@ -460,7 +460,7 @@ export class Database implements AsyncDisposable {
   }
 
   #query(kind: ReadKind, sql: string, params?: Params, opts?: CallOptions): Promise<unknown> {
-    return this.#call(() => {
+    return rejectThrown(() => {
       const bound = bindParams(sql, params);
       if (!isRead(sql)) return this.#write({ kind, sql, params: bound }, opts);
       // A transaction accepted before close() may still read while it finishes.
@@ -493,7 +493,7 @@ export class Database implements AsyncDisposable {
    * ```
    */
   exec(sql: string): Promise<void> {
-    return this.#call(() => this.#write({ kind: "exec", sql })) as Promise<void>;
+    return rejectThrown(() => this.#write({ kind: "exec", sql })) as Promise<void>;
   }
 
   /**
@@ -517,7 +517,7 @@ export class Database implements AsyncDisposable {
    * ```
    */
   batch(statements: readonly { sql: string; params?: Params }[]): Promise<RunResult[]> {
-    return this.#call(() => {
+    return rejectThrown(() => {
       if (!Array.isArray(statements)) {
         throw new TypeError("batch() takes an array of { sql, params }");
       }
@@ -579,14 +579,14 @@ export class Database implements AsyncDisposable {
         let tag: SqlTag | undefined;
         const tx: Transaction = {
           run: (sql, params) =>
-            this.#call(() => raw.run(sql, checked(sql, params))) as Promise<RunResult>,
+            rejectThrown(() => raw.run(sql, checked(sql, params))) as Promise<RunResult>,
           get: (sql, params) =>
-            this.#call(() => raw.get(sql, checked(sql, params))) as Promise<never>,
+            rejectThrown(() => raw.get(sql, checked(sql, params))) as Promise<never>,
           all: (sql, params) =>
-            this.#call(() => raw.all(sql, checked(sql, params))) as Promise<never>,
+            rejectThrown(() => raw.all(sql, checked(sql, params))) as Promise<never>,
           values: (sql, params) =>
-            this.#call(() => raw.values(sql, checked(sql, params))) as Promise<never>,
-          exec: (sql) => this.#call(() => (checked(sql), raw.exec(sql))) as Promise<void>,
+            rejectThrown(() => raw.values(sql, checked(sql, params))) as Promise<never>,
+          exec: (sql) => rejectThrown(() => (checked(sql), raw.exec(sql))) as Promise<void>,
           get sql() {
             return tag ??= sqlTag(tx);
           },
@@ -596,15 +596,6 @@ export class Database implements AsyncDisposable {
       timeout,
       opts?.signal,
     );
-  }
-
-  /** Turns a synchronous throw (a bad parameter) into a rejection of this call alone. */
-  #call(fn: () => Promise<unknown>): Promise<unknown> {
-    try {
-      return fn();
-    } catch (error) {
-      return Promise.reject(error);
-    }
   }
 
   /**

@@ -145,6 +145,15 @@ export class MigrationError extends Error {
   }
 }
 
+/** Calls `fn`; a synchronous throw (a bad argument) becomes a rejection of this call alone. */
+export function rejectThrown<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return fn();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
 /** Turns anything thrown inside a worker into plain data that survives `postMessage`. */
 export function toErrorData(error: unknown, driver?: Driver): ErrorData {
   if (error instanceof SqliteError) {

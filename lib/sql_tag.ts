@@ -7,6 +7,7 @@
 
 import type { Params, Row, RunResult, Value } from "./database.ts";
 import { statementInfo } from "./_classify.ts";
+import { rejectThrown } from "./errors.ts";
 
 /** Identifiers made by {@linkcode ident}: the only ones a template accepts. */
 const minted = new WeakSet<object>();
@@ -179,20 +180,11 @@ function compile(strings: TemplateStringsArray, values: SqlValue[]): [string, Va
 export function sqlTag(target: Target): SqlTag {
   const tag =
     ((strings: TemplateStringsArray, ...values: SqlValue[]) =>
-      call(() => target.all(...compile(strings, values)))) as SqlTag;
+      rejectThrown(() => target.all(...compile(strings, values)))) as SqlTag;
   tag.get = (strings, ...values) =>
-    call(() => target.get(...compile(strings, values))) as Promise<never>;
+    rejectThrown(() => target.get(...compile(strings, values))) as Promise<never>;
   tag.values = (strings, ...values) =>
-    call(() => target.values(...compile(strings, values))) as Promise<never>;
-  tag.run = (strings, ...values) => call(() => target.run(...compile(strings, values)));
+    rejectThrown(() => target.values(...compile(strings, values))) as Promise<never>;
+  tag.run = (strings, ...values) => rejectThrown(() => target.run(...compile(strings, values)));
   return tag;
-}
-
-/** A synchronous throw (a bad template or value) becomes a rejection of this call alone. */
-function call<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return fn();
-  } catch (error) {
-    return Promise.reject(error);
-  }
 }
