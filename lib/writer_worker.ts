@@ -12,6 +12,7 @@ import {
 import { Connection } from "./_connection.ts";
 import { parentPort } from "./_worker_host.ts";
 import { SqliteError, toErrorData } from "./errors.ts";
+import { begin, commitGroup, execute, failed, newTally, rollbackQuietly } from "./group_commit.ts";
 
 const port = await parentPort();
 
@@ -108,12 +109,15 @@ async function loop(): Promise<void> {
     clearTimeout(idleTimer);
     if (group.length) {
       const began = performance.now();
-      const answers = commitGroup(group);
+      const answers = commitGroup(conn, group, tally);
       post(answers, performance.now() - began);
     }
     if (head === backlog.length && chunksWaiting === 0) idleTimer = setTimeout(checkpoint, IDLE_MS);
   }
 }
+
+/** What the writer measured since the last answers message. */
+let tally = newTally();
 
 /** Posts answers with what the writer measured since the last answers message. */
 function post(answers: Answer[], ms?: number): void {
@@ -123,8 +127,7 @@ function post(answers: Answer[], ms?: number): void {
     ...(tally.commits.length ? { commits: tally.commits, ms } : {}),
     ...(tally.lockWaits ? { lockWaits: tally.lockWaits, lockWaitMs: tally.lockWaitMs } : {}),
   });
-  tally.commits = [];
-  tally.lockWaits = tally.lockWaitMs = 0;
+  tally = newTally();
 }
 
 // --- checkpoints ----------------------------------------------------------------------------
@@ -177,123 +180,6 @@ function isGroupable(req: WriteRequest): boolean {
     req.kind !== "rollback";
 }
 
-// --- group commit -------------------------------------------------------------------------
-
-/**
- * Since the last answers message: requests each commit carried, and the times BEGIN IMMEDIATE
- * waited for another process's lock (longer than LOCK_WAIT_MS) and for how long in all.
- */
-const tally = { commits: [] as number[], lockWaits: 0, lockWaitMs: 0 };
-const LOCK_WAIT_MS = 1;
-
-/** BEGIN IMMEDIATE, noting a wait for a lock held elsewhere. */
-function begin(): void {
-  const began = performance.now();
-  conn.exec("BEGIN IMMEDIATE");
-  const waited = performance.now() - began;
-  if (waited > LOCK_WAIT_MS) {
-    tally.lockWaits++;
-    tally.lockWaitMs += waited;
-  }
-}
-
-/**
- * Commits `reqs` as one transaction and returns one answer each, in order. A request that fails
- * fails alone. If SQLite rolled the whole transaction back (RAISE(ROLLBACK), ON CONFLICT
- * ROLLBACK, SQLITE_FULL, …), the requests before it are replayed and committed, and the rest
- * go on in a new transaction: each request runs at most twice. If COMMIT fails, each request is
- * retried in a transaction of its own, so nothing is reported done that was not committed.
- */
-function commitGroup(reqs: WriteRequest[]): Answer[] {
-  const answers: Answer[] = [];
-  let rest = reqs;
-  while (rest.length) {
-    const { done, failedAt } = runInTransaction(rest);
-    if (failedAt < 0) return answers.concat(done);
-    // done[failedAt] is the failure; the ones before it were undone with it.
-    answers.push(...commitGroup(rest.slice(0, failedAt)), done[failedAt]);
-    rest = rest.slice(failedAt + 1);
-  }
-  return answers;
-}
-
-/**
- * Runs `reqs` in one transaction and commits it. `failedAt` is the index of a request whose
- * failure made SQLite roll the whole transaction back (then nothing was committed and `done`
- * ends with that failure), or -1 when every answer in `done` is final.
- */
-function runInTransaction(reqs: WriteRequest[]): { done: Answer[]; failedAt: number } {
-  try {
-    begin();
-  } catch (error) {
-    return { done: reqs.map((r) => fail(r, error)), failedAt: -1 };
-  }
-  const done: Answer[] = [];
-  let applied = 0;
-  for (let i = 0; i < reqs.length; i++) {
-    try {
-      done.push({ id: reqs[i].id, value: execute(reqs[i]), run: reqs[i].kind === "run" });
-      applied++;
-    } catch (error) {
-      done.push(fail(reqs[i], error));
-      if (!conn.inTransaction()) return { done, failedAt: i };
-    }
-  }
-  try {
-    // Committed even when every request failed: a statement that fails with OR FAIL keeps what it
-    // changed before the failure, as it would alone. Counted as a commit only if one succeeded.
-    conn.exec("COMMIT");
-    if (applied) tally.commits.push(applied);
-    return { done, failedAt: -1 };
-  } catch (error) {
-    if (conn.inTransaction()) rollbackQuietly();
-    if (reqs.length === 1) return { done: [fail(reqs[0], error)], failedAt: -1 };
-    return { done: reqs.flatMap((r) => commitGroup([r])), failedAt: -1 };
-  }
-}
-
-function rollbackQuietly(): void {
-  try {
-    conn.exec("ROLLBACK");
-  } catch { /* the transaction is gone either way */ }
-}
-
-function fail(req: WriteRequest, error: unknown): Answer {
-  return { id: req.id, error: toErrorData(error, conn.driver) };
-}
-
-/** Carries out one request; several statements run inside a savepoint, so all or none apply. */
-function execute(req: WriteRequest): unknown {
-  switch (req.kind) {
-    case "run":
-      return conn.run(req.sql, req.params);
-    case "get":
-      return conn.get(req.sql, req.params);
-    case "all":
-      return conn.all(req.sql, req.params);
-    case "values":
-      return conn.values(req.sql, req.params);
-    case "exec":
-      return atomically(() => conn.exec(req.sql));
-    case "batch":
-      return atomically(() => req.stmts.map((s) => conn.run(s.sql, s.params)));
-    default:
-      throw new Error(`Unexpected request ${req.kind} in a group`);
-  }
-}
-
-function atomically<T>(fn: () => T): T {
-  conn.exec("SAVEPOINT walpool");
-  try {
-    const value = fn();
-    conn.exec("RELEASE walpool");
-    return value;
-  } catch (error) {
-    if (conn.inTransaction()) conn.exec("ROLLBACK TO walpool; RELEASE walpool");
-    throw error;
-  }
-}
-
 // --- interactive transactions -------------------------------------------------------------
 
 /** Set when SQLite rolled the open interactive transaction back on its own. */
@@ -304,7 +190,7 @@ function control(req: WriteRequest): Answer {
     switch (req.kind) {
       case "begin":
         txLost = undefined;
-        begin();
+        begin(conn, tally);
         return { id: req.id };
       case "commit":
       case "rollback":
@@ -319,7 +205,7 @@ function control(req: WriteRequest): Answer {
       default:
         if (txLost) throw rolledBack(txLost);
         try {
-          return { id: req.id, value: execute(req) };
+          return { id: req.id, value: execute(conn, req) };
         } catch (error) {
           if (!conn.inTransaction()) {
             txLost = "The transaction was rolled back by SQLite after an earlier statement " +
@@ -329,8 +215,8 @@ function control(req: WriteRequest): Answer {
         }
     }
   } catch (error) {
-    if (req.kind === "commit" && conn.inTransaction()) rollbackQuietly();
-    return fail(req, error);
+    if (req.kind === "commit") rollbackQuietly(conn);
+    return failed(conn, req, error);
   }
 }
 
