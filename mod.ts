@@ -34,7 +34,13 @@ export {
   type TransactionOptions,
   type Value,
 } from "./lib/database.ts";
-export { ClosedError, MigrationError, SqliteError, WorkerError } from "./lib/errors.ts";
+export {
+  ClosedError,
+  MigrationError,
+  SqliteError,
+  TransactionError,
+  WorkerError,
+} from "./lib/errors.ts";
 export type { Migration } from "./lib/_migrations.ts";
 export { ident, Identifier, type SqlTag, type SqlValue } from "./lib/sql_tag.ts";
 export type { DriverName } from "./lib/driver.ts";

@@ -142,13 +142,11 @@ function finalize(stmt: DriverStatement): void {
   } catch { /* reported when it happened */ }
 }
 
-/** Carries out reads in order, one answer each (a reader worker, or the inline reader). */
-export function answerReads(conn: Connection, reqs: ReadRequest[]): Answer[] {
-  return reqs.map((r) => {
-    try {
-      return { id: r.id, value: conn[r.kind](r.sql, r.params) };
-    } catch (error) {
-      return { id: r.id, error: toErrorData(error, conn.driver) };
-    }
-  });
+/** Carries out one read (in a reader worker). */
+export function answerRead(conn: Connection, r: ReadRequest): Answer {
+  try {
+    return { id: r.id, value: conn[r.kind](r.sql, r.params) };
+  } catch (error) {
+    return { id: r.id, error: toErrorData(error, conn.driver) };
+  }
 }

@@ -178,9 +178,31 @@ export class WorkerClient<Req extends WriteRequest | ReadRequest> {
   }
 
   #settled(id: number): void {
-    if (this.#pending.delete(id) && this.#pending.size === 0 && this.#state === "ready") {
+    if (this.#pending.delete(id)) this.#idle();
+  }
+
+  /** Lets the process exit once nothing is pending or retained. */
+  #idle(): void {
+    if (this.#pending.size === 0 && this.#retained === 0 && this.#state === "ready") {
       this.#link.hold(false);
     }
+  }
+
+  #retained = 0;
+
+  /**
+   * Keeps the process alive for work this client does not track (an interactive transaction on
+   * the writer's channel) until the returned function is called.
+   */
+  retain(): () => void {
+    if (this.#retained++ === 0 && this.#state === "ready") this.#link.hold(true);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#retained--;
+      this.#idle();
+    };
   }
 
   #receive(msg: FromWorker): void {
@@ -241,8 +263,12 @@ export class WorkerClient<Req extends WriteRequest | ReadRequest> {
     if (wasReady) this.#onDeath(reason);
   }
 
+  /** Called just before the worker is terminated (see `TxCaller.stop`). */
+  beforeTerminate: (() => void) | undefined;
+
   /** Stops the worker at once (as a crash would); every request it held is rejected. */
   terminate(): void {
+    this.beforeTerminate?.();
     this.#link.terminate();
   }
 

@@ -12,6 +12,7 @@ import { Readers } from "./readers.ts";
 import { bindParams } from "./_params.ts";
 import { checkStatement, isRead, RESERVED_PRAGMAS } from "./_classify.ts";
 import { ClosedError, rejectThrown } from "./errors.ts";
+import { runTransaction } from "./transaction.ts";
 import { checkMigrations, migrate, type Migration } from "./_migrations.ts";
 import { type SqlTag, sqlTag } from "./sql_tag.ts";
 import type { LatencySummary } from "./_histogram.ts";
@@ -89,6 +90,11 @@ export interface RunResult {
 export interface CallOptions {
   /** Aborting before the writer starts the request means it is never applied; it rejects with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * For a read: run it on the calling thread (`"inline"`) or on a reader worker (`"workers"`),
+   * whatever {@linkcode OpenOptions.routeReads} would choose. Ignored by writes.
+   */
+  route?: "inline" | "workers";
 }
 
 /**
@@ -113,6 +119,16 @@ export interface OpenOptions {
   driver?: DriverName;
   /** Reader connections, each in its own worker; `0` = one read connection on the calling thread. @default {2} */
   readers?: number;
+  /**
+   * Where reads run. `"adaptive"`: per SQL text, by what a read of it costs (a moving average,
+   * measured where it runs): one that costs less than a worker round trip (0.1 ms) runs on a
+   * read connection on the calling thread; a dearer one, one not seen yet, or any read once
+   * inline reads took half of the calling thread's last 20 ms, goes to a reader worker.
+   * `"inline"`: always on the calling thread. `"workers"`: always on the reader workers. With
+   * `readers: 0` every read is inline. A call can force a side with `route`.
+   * @default {"adaptive"}
+   */
+  routeReads?: "adaptive" | "inline" | "workers";
   /** `PRAGMA synchronous` of the writer: `"full"` also survives power loss. @default {"normal"} */
   durability?: "normal" | "full";
   /** Milliseconds any connection waits for a lock held by another process. @default {5000} */
@@ -199,6 +215,8 @@ export interface Stats {
   transactions: number;
   /** Reads answered by the readers. */
   reads: number;
+  /** Of those, reads run on the calling thread (see {@linkcode OpenOptions.routeReads}). */
+  inlineReads: number;
   /** Reads waiting for an answer. */
   readsInFlight: number;
   /** Reader workers (0 with one inline reader). */
@@ -466,12 +484,16 @@ export class Database implements AsyncDisposable {
       // A transaction accepted before close() may still read while it finishes.
       if (this.#closing && !this.#writer.inOwnTransaction()) throw new ClosedError();
       const signal = opts?.signal;
-      if (!signal) return this.#readers.read(kind, sql, bound);
+      const route = opts?.route;
+      if (route !== undefined && route !== "inline" && route !== "workers") {
+        throw new TypeError(`Option route must be "inline" or "workers", got ${String(route)}`);
+      }
+      if (!signal) return this.#readers.read(kind, sql, bound, route);
       signal.throwIfAborted();
       return new Promise((resolve, reject) => {
         const onAbort = () => reject(signal.reason);
         signal.addEventListener("abort", onAbort, { once: true });
-        this.#readers.read(kind, sql, bound).then(resolve, reject).finally(() =>
+        this.#readers.read(kind, sql, bound, route).then(resolve, reject).finally(() =>
           signal.removeEventListener("abort", onAbort)
         );
       });
@@ -570,32 +592,7 @@ export class Database implements AsyncDisposable {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#writer.transaction(
-      (raw) => {
-        const checked = (sql: string, params?: Params) => {
-          checkStatement(sql);
-          return bindParams(sql, params);
-        };
-        let tag: SqlTag | undefined;
-        const tx: Transaction = {
-          run: (sql, params) =>
-            rejectThrown(() => raw.run(sql, checked(sql, params))) as Promise<RunResult>,
-          get: (sql, params) =>
-            rejectThrown(() => raw.get(sql, checked(sql, params))) as Promise<never>,
-          all: (sql, params) =>
-            rejectThrown(() => raw.all(sql, checked(sql, params))) as Promise<never>,
-          values: (sql, params) =>
-            rejectThrown(() => raw.values(sql, checked(sql, params))) as Promise<never>,
-          exec: (sql) => rejectThrown(() => (checked(sql), raw.exec(sql))) as Promise<void>,
-          get sql() {
-            return tag ??= sqlTag(tx);
-          },
-        };
-        return fn(tx);
-      },
-      timeout,
-      opts?.signal,
-    );
+    return runTransaction(this.#writer, fn, timeout, opts?.signal);
   }
 
   /**
@@ -623,6 +620,7 @@ export class Database implements AsyncDisposable {
       failures: c.failures,
       transactions: c.transactions,
       reads: this.#readers.reads,
+      inlineReads: this.#readers.inlineReads,
       readsInFlight: this.#readers.outstanding,
       readers: this.#readers.workers.length,
       workerRestarts: c.restarts + this.#readers.restarts,
@@ -707,7 +705,7 @@ export async function open(path: string | URL, options: OpenOptions = {}): Promi
   const writer = await Writer.start({ ...base, faults }, o.maxBatch, o.maxQueue, o.onCommit);
   let readers: Readers;
   try {
-    readers = await Readers.start({ ...base, readonly: true }, o.readers);
+    readers = await Readers.start({ ...base, readonly: true }, o.readers, o.routeReads);
   } catch (error) {
     await writer.close();
     throw error;
@@ -778,6 +776,12 @@ function checkOptions(
   if (options.onCommit !== undefined && typeof options.onCommit !== "function") {
     throw new TypeError("Option onCommit must be a function");
   }
+  const routeReads = options.routeReads ?? "adaptive";
+  if (!["adaptive", "inline", "workers"].includes(routeReads)) {
+    throw new TypeError(
+      `Option routeReads must be "adaptive", "inline" or "workers", got ${String(routeReads)}`,
+    );
+  }
   const durability = options.durability ?? "normal";
   if (durability !== "normal" && durability !== "full") {
     throw new TypeError(`Option durability must be "normal" or "full", got ${String(durability)}`);
@@ -796,6 +800,7 @@ function checkOptions(
   return {
     driver,
     readers: int("readers", options.readers, 2, 0),
+    routeReads,
     durability,
     busyTimeout: int("busyTimeout", options.busyTimeout, 5000, 0),
     maxBatch: int("maxBatch", options.maxBatch, 1000, 1),

@@ -108,6 +108,40 @@ export class WorkerError extends Error {
 }
 
 /**
+ * A transaction was misused: a write through the database inside its own `transaction()`
+ * callback (it would wait for that transaction forever), or a statement on a transaction that
+ * has ended. Nothing was applied.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { open, TransactionError } from "@walpool/walpool";
+ *
+ * await using db = await open("app.db");
+ * await db.exec("CREATE TABLE IF NOT EXISTS notes(id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
+ * await db.transaction(async () => {
+ *   await assert.rejects(db.run("INSERT INTO notes(body) VALUES ('x')"), TransactionError);
+ * });
+ * ```
+ */
+export class TransactionError extends Error {
+  /** `"write-through-db"`: a write through `db` inside its own transaction; `"ended"`: the transaction had ended. */
+  readonly reason: "write-through-db" | "ended";
+
+  /**
+   * Creates the error (walpool does; you catch it).
+   *
+   * @param message What was refused.
+   * @param reason Which misuse.
+   */
+  constructor(message: string, reason: "write-through-db" | "ended") {
+    super(message);
+    this.name = "TransactionError";
+    this.reason = reason;
+  }
+}
+
+/**
  * A migration given to `open()` failed, or the database is at a version beyond the migrations
  * given. The migrations of that `open()` were rolled back: the database is as it was.
  *

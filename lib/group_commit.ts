@@ -4,7 +4,7 @@
 // run requests in one transaction and say how that went (`commitGroupAsync`, for a remote one).
 
 import type { DriverRunResult } from "./driver.ts";
-import type { Answer, WriteRequest } from "./protocol.ts";
+import type { Answer, TxRequest, WriteRequest } from "./protocol.ts";
 import type { Connection } from "./_connection.ts";
 import { toErrorData } from "./errors.ts";
 
@@ -136,12 +136,12 @@ export function rollbackQuietly(conn: Connection): void {
 }
 
 /** The failure answer of `req`. */
-export function failed(conn: Connection, req: WriteRequest, error: unknown): Answer {
+export function failed(conn: Connection, req: { id: number }, error: unknown): Answer {
   return { id: req.id, error: toErrorData(error, conn.driver) };
 }
 
 /** Carries out one request; several statements run inside a savepoint, so all or none apply. */
-export function execute(conn: Connection, req: WriteRequest): unknown {
+export function execute(conn: Connection, req: WriteRequest | TxRequest): unknown {
   switch (req.kind) {
     case "run":
       return conn.run(req.sql, req.params) as DriverRunResult;

@@ -1,7 +1,9 @@
 /**
- * Every message that crosses a worker boundary, in one place. Types only.
+ * Every message that crosses a worker boundary, in one place: their types, and the codec of
+ * request and answer batches.
  *
- * Main thread → writer: `init`, then `write` (the requests of one tick), `cancel`, `close`.
+ * Main thread → writer: `init` (with the interactive transaction's channel, see
+ * `_tx_channel.ts`), then `write` (the requests of one tick), `cancel`, `close`.
  * Writer → main thread: `ready` or `failed`, then `answers` (one batch per commit), `closed`.
  * Readers speak the same way with `read` instead of `write`.
  *
@@ -43,11 +45,18 @@ export interface Statement {
   params: BindParams;
 }
 
-/** A request the writer carries out; `tx` marks a statement of the open interactive transaction. */
+/** A request the writer carries out in a group. */
 export type WriteRequest =
-  | { id: number; kind: "run" | ReadKind; sql: string; params: BindParams; tx?: boolean }
-  | { id: number; kind: "exec"; sql: string; tx?: boolean }
-  | { id: number; kind: "batch"; stmts: Statement[] }
+  | { id: number; kind: "run" | ReadKind; sql: string; params: BindParams }
+  | { id: number; kind: "exec"; sql: string }
+  | { id: number; kind: "batch"; stmts: Statement[] };
+
+/**
+ * A statement of an interactive transaction, sent over its channel (`_tx_channel.ts`), not with
+ * `postMessage`.
+ */
+export type TxRequest =
+  | Exclude<WriteRequest, { kind: "batch" }>
   | { id: number; kind: "begin" | "commit" | "rollback" };
 
 /** What a read returns: the first row, every row, or every row as an array of values. */
@@ -74,7 +83,7 @@ export interface Answer {
 
 /** Main thread → writer worker. */
 export type ToWriter =
-  | { t: "init"; config: ConnectionConfig; maxBatch: number }
+  | { t: "init"; config: ConnectionConfig; maxBatch: number; channel: SharedArrayBuffer }
   | { t: "write"; batch: RequestBatch }
   | { t: "cancel"; ids: number[] }
   | { t: "close" };
@@ -100,6 +109,8 @@ export type FromWorker =
     batch: AnswerBatch;
     commits?: number[];
     ms?: number;
+    /** From a reader: per SQL text of the batch, what its longest read took (ms). */
+    costs?: Record<string, number>;
     lockWaits?: number;
     lockWaitMs?: number;
   }
@@ -108,23 +119,12 @@ export type FromWorker =
 
 // --- the column layout ----------------------------------------------------------------------
 
-const KINDS = [
-  "run",
-  "get",
-  "all",
-  "exec",
-  "batch",
-  "begin",
-  "commit",
-  "rollback",
-  "values",
-] as const;
-const TX = 16; // added to a kind for a statement of the open interactive transaction
+const KINDS = ["run", "get", "all", "exec", "batch", "values"] as const;
 
 /** Requests, one index per request. */
 export interface RequestBatch {
   ids: number[];
-  /** Index in KINDS, plus TX for a transaction statement. */
+  /** Index in KINDS. */
   kinds: number[];
   /** Distinct SQL texts of this batch. */
   sqls: string[];
@@ -153,7 +153,7 @@ export function encodeRequests(reqs: readonly (WriteRequest | ReadRequest)[]): R
   for (let i = 0; i < reqs.length; i++) {
     const r = reqs[i];
     batch.ids.push(r.id);
-    batch.kinds.push(KINDS.indexOf(r.kind) + ("tx" in r && r.tx ? TX : 0));
+    batch.kinds.push(KINDS.indexOf(r.kind));
     if ("sql" in r) {
       let k = sqlIndex.get(r.sql);
       if (k === undefined) sqlIndex.set(r.sql, k = batch.sqls.push(r.sql) - 1);
@@ -178,9 +178,8 @@ export function decodeRequests<R extends WriteRequest | ReadRequest>(batch: Requ
   const reqs: R[] = [];
   let a = 0;
   for (let i = 0; i < batch.ids.length; i++) {
-    const kind = KINDS[batch.kinds[i] % TX];
+    const kind = KINDS[batch.kinds[i]];
     const req: Record<string, unknown> = { id: batch.ids[i], kind };
-    if (batch.kinds[i] >= TX) req.tx = true;
     if (batch.sql[i] >= 0) req.sql = batch.sqls[batch.sql[i]];
     const argc = batch.argc[i];
     if (argc >= 0) {

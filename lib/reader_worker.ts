@@ -1,8 +1,14 @@
 // A reader: one read-only (query_only) connection in its own worker. Each message carries the
 // reads of one tick; they run in order and are answered in one message.
 
-import { decodeRequests, encodeAnswers, type ReadRequest, type ToReader } from "./protocol.ts";
-import { answerReads, Connection } from "./_connection.ts";
+import {
+  type Answer,
+  decodeRequests,
+  encodeAnswers,
+  type ReadRequest,
+  type ToReader,
+} from "./protocol.ts";
+import { answerRead, Connection } from "./_connection.ts";
 import { parentPort } from "./_worker_host.ts";
 import { toErrorData } from "./errors.ts";
 
@@ -19,9 +25,19 @@ port.onMessage((message) => {
       }, (error) => port.post({ t: "failed", error: toErrorData(error) }));
       break;
     case "read": {
+      const reqs = decodeRequests<ReadRequest>(msg.batch);
+      const answers: Answer[] = [];
+      // What each read cost, for the calling thread's routing (the longest per SQL text).
+      const costs: Record<string, number> = Object.create(null);
       const began = performance.now();
-      const answers = answerReads(conn!, decodeRequests<ReadRequest>(msg.batch));
-      port.post({ t: "answers", batch: encodeAnswers(answers), ms: performance.now() - began });
+      let last = began;
+      for (const req of reqs) {
+        answers.push(answerRead(conn!, req));
+        const now = performance.now();
+        if (!(costs[req.sql] >= now - last)) costs[req.sql] = now - last;
+        last = now;
+      }
+      port.post({ t: "answers", batch: encodeAnswers(answers), ms: last - began, costs });
       break;
     }
     case "close":

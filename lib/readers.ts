@@ -1,22 +1,47 @@
 // The read side: N reader workers chosen by fewest outstanding reads (round-robin among equals),
-// or with `readers: 0` one read-only connection on the calling thread.
+// and a read-only connection on the calling thread. Where a read runs is decided per SQL text by
+// what it costs (adaptive routing): a read that costs less than a worker round trip runs on the
+// calling thread, anything dearer, unknown or arriving while this thread has already spent its
+// share of time on reads goes to a worker. `readers: 0` reads on the calling thread only.
 
 import type { BindParams } from "./driver.ts";
 import type { ConnectionConfig, ReadKind, ReadRequest } from "./protocol.ts";
 import { WorkerClient } from "./_worker_client.ts";
-import { answerReads, Connection } from "./_connection.ts";
-import { fromErrorData, WorkerError } from "./errors.ts";
+import { Connection } from "./_connection.ts";
+import { fromErrorData, toErrorData, WorkerError } from "./errors.ts";
+
+/** Where reads run: decided per SQL text by cost, or always on one side. */
+export type ReadRouting = "adaptive" | "inline" | "workers";
+
+/**
+ * A read whose SQL text has cost at most this (ms, a moving average) runs on the calling
+ * thread: less than a worker round trip costs (about 0.1 ms idle, more under load).
+ */
+export const INLINE_MAX_MS = 0.1;
+/**
+ * The calling thread's share of time for inline reads: once they took more than INLINE_SHARE
+ * of a WINDOW_MS window, further reads in that window go to workers (the thread is busy).
+ */
+const WINDOW_MS = 20;
+const INLINE_SHARE = 0.5;
 
 export class Readers {
   #config: ConnectionConfig;
   #workers: (WorkerClient<ReadRequest> | undefined)[];
   #restarting: (Promise<void> | undefined)[];
   #inline: Connection | undefined;
+  #routing: ReadRouting;
+  /** Per SQL text, what one read costs (ms, moving average), as measured where it ran. */
+  #costs = new Map<string, number>();
+  #windowStart = 0;
+  #windowMs = 0;
   #next = 0;
   #nextId = 1;
   #closing = false;
   /** Reads answered. */
   reads = 0;
+  /** Of those, reads run on the calling thread. */
+  inlineReads = 0;
   /** Reader workers started again after they stopped. */
   restarts = 0;
   /** Reads that failed with SQLITE_BUSY (a lock held elsewhere past busyTimeout). */
@@ -25,20 +50,27 @@ export class Readers {
   #started: number[];
   #busyMs: number[];
 
-  private constructor(config: ConnectionConfig, count: number) {
+  private constructor(config: ConnectionConfig, count: number, routing: ReadRouting) {
     this.#config = config;
+    this.#routing = count === 0 ? "inline" : routing;
     this.#workers = new Array(count).fill(undefined);
     this.#restarting = new Array(count).fill(undefined);
     this.#started = new Array(count).fill(performance.now());
     this.#busyMs = new Array(count).fill(0);
   }
 
-  /** Opens `count` reader workers, or one inline connection when `count` is 0. */
-  static async start(config: ConnectionConfig, count: number): Promise<Readers> {
-    const readers = new Readers(config, count);
-    if (count === 0) {
-      readers.#inline = await Connection.open(config);
-    } else {
+  /**
+   * Opens `count` reader workers, and the calling thread's connection unless every read goes to
+   * the workers.
+   */
+  static async start(
+    config: ConnectionConfig,
+    count: number,
+    routing: ReadRouting = "adaptive",
+  ): Promise<Readers> {
+    const readers = new Readers(config, count, routing);
+    if (readers.#routing !== "workers") readers.#inline = await Connection.open(config);
+    if (count > 0) {
       const started = await Promise.allSettled(readers.#workers.map((_, i) => readers.#spawn(i)));
       const failed = started.find((r) => r.status === "rejected");
       if (failed) {
@@ -57,6 +89,11 @@ export class Readers {
         if (message.t !== "answers") return;
         this.reads += message.batch.ids.length;
         this.#busyMs[i] += message.ms ?? 0;
+        if (message.costs) {
+          for (const sql in message.costs) {
+            this.#learn(sql, message.costs[sql]);
+          }
+        }
         for (const k in message.batch.errors) {
           if (message.batch.errors[k].code?.startsWith("SQLITE_BUSY")) this.busyFailures++;
         }
@@ -92,25 +129,66 @@ export class Readers {
     return this.#workers.reduce((n, w) => n + (w?.outstanding ?? 0), 0);
   }
 
-  /** Runs a read on the least busy reader. */
-  read(kind: ReadKind, sql: string, params: BindParams): Promise<unknown> {
-    const req: ReadRequest = { id: this.#nextId++, kind, sql, params };
-    if (this.#inline) {
-      const [answer] = answerReads(this.#inline, [req]);
-      this.reads++;
-      if (answer.error?.code?.startsWith("SQLITE_BUSY")) this.busyFailures++;
-      return answer.error
-        ? Promise.reject(fromErrorData(answer.error))
-        : Promise.resolve(answer.value);
+  /** Notes what a read of `sql` cost (ms). */
+  #learn(sql: string, ms: number): void {
+    const known = this.#costs.get(sql);
+    if (known === undefined && this.#costs.size >= 4096) this.#costs.clear();
+    this.#costs.set(sql, known === undefined ? ms : known * 0.8 + ms * 0.2);
+  }
+
+  /** Whether a read of `sql` runs on the calling thread (`route` forces a side). */
+  #inlineFor(sql: string, route?: "inline" | "workers"): boolean {
+    if (!this.#inline) return false;
+    if (route) return route === "inline" || this.#workers.length === 0;
+    if (this.#routing !== "adaptive") return true;
+    const cost = this.#costs.get(sql);
+    if (cost === undefined || cost > INLINE_MAX_MS) return false;
+    const now = performance.now();
+    if (now - this.#windowStart > WINDOW_MS) {
+      this.#windowStart = now;
+      this.#windowMs = 0;
     }
+    return this.#windowMs < WINDOW_MS * INLINE_SHARE;
+  }
+
+  /** Runs a read on the calling thread or on the least busy reader worker. */
+  read(
+    kind: ReadKind,
+    sql: string,
+    params: BindParams,
+    route?: "inline" | "workers",
+  ): Promise<unknown> {
+    if (this.#inlineFor(sql, route)) return this.#readInline(this.#inline!, kind, sql, params);
     const worker = this.#choose();
-    if (!worker) return this.#afterRestart().then(() => this.read(kind, sql, params));
+    if (!worker) {
+      if (this.#inline) return this.#readInline(this.#inline, kind, sql, params);
+      return this.#afterRestart().then(() => this.read(kind, sql, params, route));
+    }
+    const req: ReadRequest = { id: this.#nextId++, kind, sql, params };
     return new Promise((resolve, reject) => worker.send(req, { resolve, reject }));
+  }
+
+  #readInline(conn: Connection, kind: ReadKind, sql: string, params: BindParams): Promise<unknown> {
+    this.reads++;
+    this.inlineReads++;
+    const began = performance.now();
+    try {
+      return Promise.resolve(conn[kind](sql, params));
+    } catch (error) {
+      const data = toErrorData(error, conn.driver);
+      if (data.code?.startsWith("SQLITE_BUSY")) this.busyFailures++;
+      return Promise.reject(fromErrorData(data));
+    } finally {
+      const ms = performance.now() - began;
+      this.#windowMs += ms;
+      if (this.#routing === "adaptive") this.#learn(sql, ms);
+    }
   }
 
   #choose(): WorkerClient<ReadRequest> | undefined {
     const n = this.#workers.length;
     let best: WorkerClient<ReadRequest> | undefined;
+    if (n === 0) return undefined;
     for (let k = 0; k < n; k++) {
       const w = this.#workers[(this.#next + k) % n];
       if (w?.alive && (!best || w.outstanding < best.outstanding)) best = w;

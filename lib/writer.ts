@@ -1,6 +1,6 @@
 // The main thread's side of the single writer: request ids, FIFO order, backpressure at
-// maxQueue, aborts, interactive transactions that hold other writes, and a writer that is
-// started again if it dies.
+// maxQueue, aborts, the turn of an interactive transaction in the write order (a lease of the
+// writer's transaction channel), and a writer that is started again if it dies.
 
 import { AsyncLocalStorage } from "node:async_hooks";
 import type {
@@ -13,9 +13,10 @@ import type {
 import type { BindParams } from "./driver.ts";
 import { type Pending, WorkerClient } from "./_worker_client.ts";
 import { Fifo } from "./_fifo.ts";
-import { ClosedError, WorkerError } from "./errors.ts";
+import { ClosedError, TransactionError, WorkerError } from "./errors.ts";
 import { Latencies, Sizes } from "./_histogram.ts";
 import type { CommitEvent } from "./database.ts";
+import { channelBuffer, TxCaller } from "./_tx_channel.ts";
 
 /** What a caller can ask of the writer (the id is added here). */
 export type WriteBody =
@@ -23,13 +24,25 @@ export type WriteBody =
   | { kind: "exec"; sql: string }
   | { kind: "batch"; stmts: Statement[] };
 
-/** The statements a transaction callback can run. */
-export interface TxStatements {
-  run(sql: string, params: BindParams): Promise<unknown>;
-  get(sql: string, params: BindParams): Promise<unknown>;
-  all(sql: string, params: BindParams): Promise<unknown>;
-  values(sql: string, params: BindParams): Promise<unknown>;
-  exec(sql: string): Promise<unknown>;
+/**
+ * The writer lent to one interactive transaction: its channel, until `release`. Writes through
+ * the database wait meanwhile.
+ */
+export interface Lease {
+  readonly channel: TxCaller;
+  /** Ends the lease once COMMIT or ROLLBACK is sent; `done` settles when it was answered. */
+  release(done: Promise<unknown>): void;
+}
+
+/** A transaction waiting for its turn in the write order. */
+class Ticket {
+  readonly at = tickTime();
+  grant!: (lease: Lease) => void;
+  fail!: (error: unknown) => void;
+  readonly granted = new Promise<Lease>((resolve, reject) => {
+    this.grant = resolve;
+    this.fail = reject;
+  });
 }
 
 /** One write call: queued in call order, then sent. It is its own `Pending`, so a call costs one object. */
@@ -118,17 +131,24 @@ function tickTime(): number {
   return now;
 }
 
+/** Which writer's transaction callback an async context runs in, while it is open. */
+export interface TransactionScope {
+  writer: Writer;
+  open: boolean;
+}
 // Which writer's transaction callback the current async context runs in (deadlock detection).
-const inTransaction = new AsyncLocalStorage<{ writer: Writer; open: boolean }>();
+const inTransaction = new AsyncLocalStorage<TransactionScope>();
 
 export class Writer {
   #client!: WorkerClient<WriteRequest>;
   #config: ConnectionConfig;
   #maxBatch: number;
   #maxQueue: number;
-  #queue = new Fifo<WriteCall>();
+  #queue = new Fifo<WriteCall | Ticket>();
   #sent = 0; // grouped requests sent to the worker and not answered
-  #txOpen = false;
+  #txOpen = false; // a transaction holds the writer (from its turn until COMMIT/ROLLBACK is sent)
+  #txEnding = 0; // transactions whose COMMIT/ROLLBACK is not answered yet
+  #channel!: TxCaller;
   #generation = 0; // counts writer workers: a transaction belongs to the one that began it
   #nextId = 1;
   #starting: Promise<void> | undefined;
@@ -184,12 +204,16 @@ export class Writer {
   }
 
   async #spawn(): Promise<void> {
+    const channel = channelBuffer();
+    this.#channel = new TxCaller(channel);
     this.#client = await WorkerClient.start<WriteRequest>(
       "writer",
-      { t: "init", config: this.#config, maxBatch: this.#maxBatch },
+      { t: "init", config: this.#config, maxBatch: this.#maxBatch, channel },
       (message) => this.#answered(message),
       () => this.#died(),
     );
+    const caller = this.#channel;
+    this.#client.beforeTerminate = () => caller.stop();
   }
 
   /** Requests waiting to be sent (for room, or for a transaction to end). */
@@ -213,16 +237,79 @@ export class Writer {
     return scope?.writer === this && scope.open;
   }
 
-  /** Queues a write in call order; resolves with its result after the commit that holds it. */
-  request(body: WriteBody | { kind: "begin" }, signal?: AbortSignal): Promise<unknown> {
-    if (this.inOwnTransaction()) {
-      return Promise.reject(
-        new Error(
-          "A write through the database was made inside its own transaction() callback; it " +
-            "would wait for that transaction forever. Use the transaction's tx.run/get/all/exec",
-        ),
+  /** Runs `fn` in `scope`: writes through the database from it are refused while it is open. */
+  inScope<T>(scope: TransactionScope, fn: () => T): T {
+    return inTransaction.run(scope, fn);
+  }
+
+  /** Refuses a write through the database from inside its own open transaction callback. */
+  #refuseNested(): Error | undefined {
+    if (!this.inOwnTransaction()) return undefined;
+    return new TransactionError(
+      "A write through the database was made inside its own transaction() callback; it " +
+        "would wait for that transaction forever. Use the transaction's tx.run/get/all/exec",
+      "write-through-db",
+    );
+  }
+
+  /**
+   * Waits for a transaction's turn in the write order: every write queued before it has been
+   * answered, and the writer is lent to it alone until it releases the lease.
+   */
+  acquire(signal?: AbortSignal): Promise<Lease> {
+    const nested = this.#refuseNested();
+    if (nested) return Promise.reject(nested);
+    if (this.#broken) return Promise.reject(this.#broken);
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const ticket = new Ticket();
+    this.#queue.push(ticket);
+    if (signal) {
+      const onAbort = () => {
+        if (this.#queue.remove(ticket)) {
+          ticket.fail(signal.reason);
+          this.#settle();
+        }
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      ticket.granted.then(
+        () => signal.removeEventListener("abort", onAbort),
+        () => signal.removeEventListener("abort", onAbort),
       );
     }
+    this.#pump();
+    return ticket.granted;
+  }
+
+  #lend(ticket: Ticket): void {
+    this.queueWait.add(tickTime() - ticket.at);
+    this.#txOpen = true;
+    this.counters.transactions++;
+    const generation = this.#generation;
+    const unretain = this.#client.retain();
+    let released = false;
+    ticket.grant({
+      channel: this.#channel,
+      release: (done) => {
+        if (released) return;
+        released = true;
+        this.#txEnding++;
+        // If the worker died meanwhile, its successor may already be lent to another.
+        if (generation === this.#generation) this.#txOpen = false;
+        this.#pump();
+        const ended = () => {
+          this.#txEnding--;
+          unretain();
+          this.#settle();
+        };
+        done.then(ended, ended);
+      },
+    });
+  }
+
+  /** Queues a write in call order; resolves with its result after the commit that holds it. */
+  request(body: WriteBody, signal?: AbortSignal): Promise<unknown> {
+    const nested = this.#refuseNested();
+    if (nested) return Promise.reject(nested);
     if (this.#broken) return Promise.reject(this.#broken);
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
@@ -249,42 +336,29 @@ export class Writer {
     this.#sent--;
     if (outcome === "failed") this.counters.failures++;
     if (outcome !== "cancelled") this.writeLatency.add(tickTime() - call.at);
-    if (outcome !== "done" && call.req.kind === "begin") this.#txOpen = false;
     this.#pump();
     this.#settle();
   }
 
-  /** Sends queued requests while there is room and no transaction holds the writer. */
-  #pump(): void {
-    while (
-      !this.#txOpen && this.#sent < this.#maxQueue && this.#queue.length && this.#client.alive
-    ) {
-      const call = this.#queue.shift()!;
-      this.queueWait.add(tickTime() - call.at);
-      this.#sent++;
-      if (call.req.kind === "begin") this.#txOpen = true;
-      this.#client.send(call.req, call);
-    }
-  }
-
   /**
-   * Sends a statement of the open transaction at once (it is not queued behind others), to the
-   * worker that began it: if that worker died, the statement fails instead of running elsewhere.
+   * Sends queued requests while there is room and no transaction holds the writer; lends the
+   * writer to a transaction whose turn it is once everything sent before it is answered.
    */
-  #direct(
-    client: WorkerClient<WriteRequest>,
-    req: WriteRequest,
-    onFailure: () => void,
-  ): Promise<unknown> {
-    return new Promise((resolve, reject) =>
-      client.send(req, {
-        resolve,
-        reject: (error) => {
-          onFailure();
-          reject(error);
-        },
-      })
-    );
+  #pump(): void {
+    while (!this.#txOpen && this.#queue.length && this.#client.alive) {
+      const head = this.#queue.peek()!;
+      if (head instanceof Ticket) {
+        if (this.#sent > 0) return;
+        this.#queue.shift();
+        this.#lend(head);
+        return;
+      }
+      if (this.#sent >= this.#maxQueue) return;
+      this.#queue.shift();
+      this.queueWait.add(tickTime() - head.at);
+      this.#sent++;
+      this.#client.send(head.req, head);
+    }
   }
 
   #answered(message: Extract<FromWorker, { t: "answers" | "wal" }>): void {
@@ -334,80 +408,13 @@ export class Writer {
     }
   }
 
-  /** Runs `fn` in an interactive transaction; see `Database.transaction`. */
-  async transaction<T>(
-    fn: (tx: TxStatements) => T | Promise<T>,
-    timeout: number,
-    signal?: AbortSignal,
-  ): Promise<T> {
-    await this.request({ kind: "begin" }, signal);
-    const began = performance.now();
-    let statements = 0;
-    let failed = 0;
-    this.counters.transactions++;
-    const client = this.#client;
-    const generation = this.#generation;
-    const scope = { writer: this as Writer, open: true };
-    let ended: string | undefined;
-    const send = (body: WriteBody | { kind: "commit" | "rollback" }) => {
-      if (ended) return Promise.reject(new Error(`The transaction has ended (${ended})`));
-      statements++;
-      const req = { ...body, id: this.#nextId++, tx: true } as WriteRequest;
-      return this.#direct(client, req, () => failed++);
-    };
-    const end = async (kind: "commit" | "rollback", why: string) => {
-      const answer = send({ kind });
-      ended = why;
-      scope.open = false;
-      try {
-        await answer;
-      } finally {
-        // If the worker died meanwhile, its successor may already hold another transaction.
-        if (generation === this.#generation) this.#txOpen = false;
-        this.#pump();
-        this.#settle();
-      }
-    };
-    const tx: TxStatements = {
-      run: (sql, params) => send({ kind: "run", sql, params }),
-      get: (sql, params) => send({ kind: "get", sql, params }),
-      all: (sql, params) => send({ kind: "all", sql, params }),
-      values: (sql, params) => send({ kind: "values", sql, params }),
-      exec: (sql) => send({ kind: "exec", sql }),
-    };
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const error = new DOMException(
-          `Transaction rolled back: still open after ${timeout} ms (transactionTimeout)`,
-          "TimeoutError",
-        );
-        end("rollback", "it timed out").then(() => reject(error), () => reject(error));
-      }, timeout);
-    });
-    expired.catch(() => {});
-    try {
-      const value = await Promise.race([inTransaction.run(scope, () => fn(tx)), expired]);
-      clearTimeout(timer);
-      await end("commit", "it was committed");
-      this.#notify({
-        kind: "transaction",
-        requests: statements - 1 - failed, // the COMMIT itself is not one
-        failed,
-        commits: 1,
-        ms: performance.now() - began,
-      });
-      return value;
-    } catch (error) {
-      if (!ended) await end("rollback", "it was rolled back").catch(() => {});
-      throw error;
-    } finally {
-      clearTimeout(timer);
-    }
+  /** Tells the onCommit hook about an interactive transaction that committed. */
+  committed(event: CommitEvent): void {
+    this.#notify(event);
   }
 
   #settle(): void {
-    if (this.#queue.length || this.#sent || this.#txOpen) return;
+    if (this.#queue.length || this.#sent || this.#txOpen || this.#txEnding) return;
     for (const resolve of this.#idle.splice(0)) resolve();
   }
 
@@ -421,6 +428,9 @@ export class Writer {
 
   #died(): void {
     // Requests the worker held were rejected by the client; an open transaction is gone.
+    this.#channel.fail(
+      new WorkerError("The writer worker stopped during this transaction; it was not committed"),
+    );
     this.#txOpen = false;
     this.#generation++;
     if (this.#closing) {
@@ -437,7 +447,7 @@ export class Writer {
   }
 
   #failQueued(error: Error): void {
-    for (const call of this.#queue.drain()) call.fail(error);
+    for (const item of this.#queue.drain()) item.fail(error);
     this.#settle();
   }
 

@@ -1,14 +1,18 @@
 // The single writer. Request messages from the main thread are enqueued into a ReadableStream;
 // the loop drains what is waiting (up to maxBatch requests), commits it as ONE transaction and
-// answers in ONE message. An interactive transaction holds the loop until it ends.
+// answers in ONE message. An interactive transaction arrives on its own channel (a
+// SharedArrayBuffer, `_tx_channel.ts`): its BEGIN is enqueued like a chunk, and the writer then
+// serves its statements synchronously until it ends, taking nothing else meanwhile.
 
 import {
   type Answer,
   decodeRequests,
   encodeAnswers,
   type ToWriter,
+  type TxRequest,
   type WriteRequest,
 } from "./protocol.ts";
+import { TxServer } from "./_tx_channel.ts";
 import { Connection } from "./_connection.ts";
 import { parentPort } from "./_worker_host.ts";
 import { SqliteError, toErrorData } from "./errors.ts";
@@ -19,8 +23,11 @@ const port = await parentPort();
 let conn: Connection;
 let maxBatch = 1;
 let busyTimeout = 0;
-let controller!: ReadableStreamDefaultController<WriteRequest[] | "close">;
-const intake = new ReadableStream<WriteRequest[] | "close">(
+let channel!: TxServer;
+/** A chunk of grouped requests, the close request, or a transaction's BEGIN on the channel. */
+type Chunk = WriteRequest[] | "close" | "transaction";
+let controller!: ReadableStreamDefaultController<Chunk>;
+const intake = new ReadableStream<Chunk>(
   { start: (c) => void (controller = c) },
   { highWaterMark: Number.MAX_SAFE_INTEGER },
 );
@@ -35,9 +42,11 @@ port.onMessage((message) => {
     case "init":
       maxBatch = msg.maxBatch;
       busyTimeout = msg.config.busyTimeout;
+      channel = new TxServer(msg.channel);
       Connection.open(msg.config).then((c) => {
         conn = c;
         port.post({ t: "ready" });
+        watchChannel();
         void loop();
       }, (error) => port.post({ t: "failed", error: toErrorData(error) }));
       break;
@@ -66,6 +75,14 @@ port.onMessage((message) => {
   }
 });
 
+/** Enqueues a marker when a transaction rings on the channel while the writer waits for chunks. */
+function watchChannel(): void {
+  channel.watch(() => {
+    chunksWaiting++;
+    controller.enqueue("transaction");
+  });
+}
+
 /** Takes a request out of the cancellable set; false if it was cancelled. */
 function start(req: WriteRequest): boolean {
   notStarted.delete(req.id);
@@ -87,24 +104,21 @@ async function loop(): Promise<void> {
       chunksWaiting--;
       if (value === "close") {
         closing = true;
+      } else if (value === "transaction") {
+        // The caller rings only once every chunk it sent before is answered: nothing is skipped.
+        serveTransaction();
+        watchChannel();
       } else {
         backlog = head < backlog.length ? backlog.slice(head).concat(value!) : value!;
         head = 0;
       }
     }
     if (closing && head === backlog.length) return finish();
+    if (head === backlog.length) continue; // a transaction was all there was
     const group: WriteRequest[] = [];
     while (head < backlog.length && group.length < maxBatch) {
-      const req = backlog[head];
-      if (isGroupable(req)) {
-        head++;
-        if (start(req)) group.push(req);
-      } else if (group.length) {
-        break;
-      } else {
-        head++;
-        if (start(req)) post([control(req)]);
-      }
+      const req = backlog[head++];
+      if (start(req)) group.push(req);
     }
     clearTimeout(idleTimer);
     if (group.length) {
@@ -175,44 +189,51 @@ function checkpoint(): void {
   });
 }
 
-function isGroupable(req: WriteRequest): boolean {
-  return !("tx" in req && req.tx) && req.kind !== "begin" && req.kind !== "commit" &&
-    req.kind !== "rollback";
-}
-
 // --- interactive transactions -------------------------------------------------------------
 
-/** Set when SQLite rolled the open interactive transaction back on its own. */
-let txLost: string | undefined;
+/**
+ * Serves the transaction whose BEGIN waits on the channel, statement by statement, until its
+ * COMMIT or ROLLBACK (or a BEGIN that failed). Synchronous: the writer takes nothing else
+ * meanwhile, and sleeps on the channel while the caller's code runs.
+ */
+function serveTransaction(): void {
+  clearTimeout(idleTimer);
+  const began = performance.now();
+  /** Set when SQLite rolled the transaction back on its own after a failed statement. */
+  let lost: string | undefined;
+  for (;;) {
+    const req = channel.next();
+    const answer = transactionStep(req, lost);
+    if (answer.error && req.kind !== "begin" && req.kind !== "commit" && !conn.inTransaction()) {
+      lost ??= "The transaction was rolled back by SQLite after an earlier statement failed (" +
+        answer.error.message + ")";
+    }
+    channel.answer(answer);
+    const ended = req.kind === "commit" || req.kind === "rollback" ||
+      (req.kind === "begin" && answer.error !== undefined);
+    if (ended) break;
+  }
+  if (tally.lockWaits) post([], performance.now() - began);
+  if (chunksWaiting === 0) idleTimer = setTimeout(checkpoint, IDLE_MS);
+}
 
-function control(req: WriteRequest): Answer {
+/** Carries out one statement of an interactive transaction. */
+function transactionStep(req: TxRequest, lost: string | undefined): Answer {
   try {
     switch (req.kind) {
       case "begin":
-        txLost = undefined;
         begin(conn, tally);
         return { id: req.id };
-      case "commit":
       case "rollback":
-        if (txLost) {
-          const lost = txLost;
-          txLost = undefined;
-          if (req.kind === "rollback") return { id: req.id };
-          throw rolledBack(lost);
-        }
-        conn.exec(req.kind === "commit" ? "COMMIT" : "ROLLBACK");
+        if (!lost) conn.exec("ROLLBACK");
+        return { id: req.id };
+      case "commit":
+        if (lost) throw rolledBack(lost);
+        conn.exec("COMMIT");
         return { id: req.id };
       default:
-        if (txLost) throw rolledBack(txLost);
-        try {
-          return { id: req.id, value: execute(conn, req) };
-        } catch (error) {
-          if (!conn.inTransaction()) {
-            txLost = "The transaction was rolled back by SQLite after an earlier statement " +
-              `failed (${toErrorData(error, conn.driver).message})`;
-          }
-          throw error;
-        }
+        if (lost) throw rolledBack(lost);
+        return { id: req.id, value: execute(conn, req) };
     }
   } catch (error) {
     if (req.kind === "commit") rollbackQuietly(conn);

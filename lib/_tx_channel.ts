@@ -1,0 +1,237 @@
+// The interactive transaction's channel between the calling thread and the writer: a
+// SharedArrayBuffer carrying one statement at a time, woken with Atomics instead of postMessage.
+// An answer that comes within a short budget is taken synchronously, so a transaction callback
+// that only awaits its own statements runs from BEGIN to COMMIT in one task of the calling
+// thread, and never holds the writer while answers wait behind other work (HTTP parsing, …).
+// Past the budget the caller waits asynchronously (Atomics.waitAsync): the event loop is never
+// blocked for longer than the budget per statement.
+//
+// Layout: four Int32 words, then the data. The caller bumps REQ after writing a request; the
+// writer bumps ANS after writing its answer over it. One request is outstanding at a time.
+// Values cross as JSON, with bigint, bytes and non-finite numbers tagged.
+
+import type { Answer, ErrorData, TxRequest } from "./protocol.ts";
+
+const REQ = 0; // requests written so far
+const ANS = 1; // answers written so far
+const LENGTH = 2; // bytes of the request or answer in the data area
+const STOP = 3; // set when the writer is being terminated: it must leave its wait
+const HEADER = 16;
+const INITIAL = 64 * 1024;
+const MAX = 1 << 30;
+
+/** A new channel's memory (sent to the writer in its `init`). */
+export function channelBuffer(): SharedArrayBuffer {
+  return new SharedArrayBuffer(INITIAL, { maxByteLength: MAX });
+}
+
+// --- the codec ----------------------------------------------------------------------------------
+
+const TAG = "\u0000w";
+const TAGGED = JSON.stringify(TAG).slice(1, -1);
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function replacer(_key: string, value: unknown): unknown {
+  if (typeof value === "bigint") return { [TAG]: "n" + value };
+  if (value instanceof Uint8Array) {
+    let text = "";
+    for (let i = 0; i < value.length; i += 0x8000) {
+      text += String.fromCharCode(...value.subarray(i, i + 0x8000));
+    }
+    return { [TAG]: "b" + btoa(text) };
+  }
+  if (typeof value === "number" && (!Number.isFinite(value) || Object.is(value, -0))) {
+    return { [TAG]: "d" + (Object.is(value, -0) ? "-0" : String(value)) };
+  }
+  return value;
+}
+
+function reviver(_key: string, value: unknown): unknown {
+  if (value === null || typeof value !== "object" || !(TAG in value)) return value;
+  const text = (value as Record<string, string>)[TAG];
+  switch (text[0]) {
+    case "n":
+      return BigInt(text.slice(1));
+    case "b":
+      return Uint8Array.from(atob(text.slice(1)), (c) => c.charCodeAt(0));
+    default:
+      return Number(text.slice(1));
+  }
+}
+
+/** The two ends share the memory layout and the codec. */
+class End {
+  #sab: SharedArrayBuffer;
+  protected ctl: Int32Array;
+  #data: Uint8Array;
+
+  constructor(sab: SharedArrayBuffer) {
+    this.#sab = sab;
+    this.ctl = new Int32Array(sab, 0, HEADER / 4);
+    this.#data = new Uint8Array(sab, HEADER); // tracks the length as the buffer grows
+  }
+
+  protected write(message: unknown): void {
+    const text = JSON.stringify(message, replacer);
+    // A UTF-8 byte per UTF-16 unit is common; three is the most there can be.
+    if (text.length * 3 > this.#data.length) {
+      const need = HEADER + text.length * 3;
+      if (need > MAX) throw new RangeError("A transaction statement or its result is over 1 GiB");
+      this.#sab.grow(Math.max(need, Math.min(MAX, this.#sab.byteLength * 2)));
+    }
+    const { written } = encoder.encodeInto(text, this.#data);
+    this.ctl[LENGTH] = written;
+  }
+
+  protected read(): unknown {
+    const text = decoder.decode(this.#data.slice(0, this.ctl[LENGTH]));
+    return JSON.parse(text, text.includes(TAGGED) ? reviver : undefined);
+  }
+}
+
+/**
+ * Waits until `ctl[index]` is no longer `from`: spins for up to `spinMs`, then sleeps, for `ms` in
+ * all. Whether it changed.
+ */
+function waitFor(
+  ctl: Int32Array,
+  index: number,
+  from: number,
+  spinMs: number,
+  ms: number,
+): boolean {
+  if (Atomics.load(ctl, index) !== from) return true;
+  const start = performance.now();
+  let now = start;
+  while (now - start < Math.min(spinMs, ms)) {
+    for (let i = 0; i < 64; i++) if (Atomics.load(ctl, index) !== from) return true;
+    now = performance.now();
+  }
+  for (;;) {
+    const left = ms - (now - start);
+    if (left <= 0) return Atomics.load(ctl, index) !== from;
+    if (Atomics.wait(ctl, index, from, left) !== "timed-out") return true;
+    now = performance.now();
+  }
+}
+
+/** How long (ms) the calling thread spins for an answer before it sleeps. */
+const CALLER_SPIN_MS = 0.05;
+
+/** The calling thread's end. */
+export class TxCaller extends End {
+  #sent = 0;
+  #outstanding: { resolve(a: Answer): void; reject(e: Error): void } | undefined;
+  #broken: Error | undefined;
+
+  /**
+   * Sends one request and resolves with its answer: synchronously (an already settled promise)
+   * when it comes within `syncMs`, else once it comes.
+   */
+  async call(req: TxRequest, syncMs: number): Promise<Answer> {
+    while (this.#outstanding) await this.#settle(syncMs);
+    if (this.#broken) throw this.#broken;
+    this.write(req);
+    const n = ++this.#sent;
+    Atomics.store(this.ctl, REQ, n);
+    Atomics.notify(this.ctl, REQ);
+    if (waitFor(this.ctl, ANS, n - 1, CALLER_SPIN_MS, syncMs)) return this.#take();
+    return new Promise<Answer>((resolve, reject) => {
+      const outstanding = { resolve, reject };
+      this.#outstanding = outstanding;
+      const wait = Atomics.waitAsync(this.ctl, ANS, n - 1);
+      const ready = () => {
+        if (this.#outstanding === outstanding) outstanding.resolve(this.#take());
+      };
+      if (wait.async) wait.value.then(ready);
+      else ready();
+    });
+  }
+
+  /** Whether a request is still unanswered. */
+  get busy(): boolean {
+    return this.#outstanding !== undefined;
+  }
+
+  /** Waits for the outstanding answer: synchronously up to `syncMs`, then asynchronously. */
+  async #settle(syncMs: number): Promise<void> {
+    const outstanding = this.#outstanding!;
+    const answered = new Promise<void>((resolve) => {
+      const { resolve: r, reject } = outstanding;
+      outstanding.resolve = (a) => (r(a), resolve());
+      outstanding.reject = (e) => (reject(e), resolve());
+    });
+    if (waitFor(this.ctl, ANS, this.#sent - 1, CALLER_SPIN_MS, syncMs)) {
+      outstanding.resolve(this.#take());
+    }
+    await answered;
+  }
+
+  #take(): Answer {
+    const answer = this.read() as Answer;
+    this.#outstanding = undefined;
+    return answer;
+  }
+
+  /**
+   * Tells a writer that waits on the channel to stop waiting: called before it is terminated,
+   * since a thread asleep in a loop of `Atomics.wait` may not see a termination (Deno).
+   */
+  stop(): void {
+    Atomics.store(this.ctl, STOP, 1);
+    Atomics.notify(this.ctl, REQ);
+  }
+
+  /** The writer stopped: the outstanding request and every later one fail with `error`. */
+  fail(error: Error): void {
+    this.#broken = error;
+    const outstanding = this.#outstanding;
+    this.#outstanding = undefined;
+    outstanding?.reject(error);
+  }
+}
+
+/** How long (ms) the writer spins for the next statement of an open transaction before it sleeps. */
+const WRITER_SPIN_MS = 0.2;
+
+/** The writer's end. */
+export class TxServer extends End {
+  #seen = 0;
+
+  /** Whether a request is waiting. */
+  get waiting(): boolean {
+    return Atomics.load(this.ctl, REQ) !== this.#seen;
+  }
+
+  /** Calls `onRequest` (once) when a request arrives while the writer does other things. */
+  watch(onRequest: () => void): void {
+    const wait = Atomics.waitAsync(this.ctl, REQ, this.#seen);
+    if (wait.async) wait.value.then(onRequest);
+    else queueMicrotask(onRequest);
+  }
+
+  /** The next request: spins briefly, then sleeps until it comes. Throws if told to stop. */
+  next(): TxRequest {
+    do {
+      if (Atomics.load(this.ctl, STOP)) throw new Error("The writer is being terminated");
+    } while (!waitFor(this.ctl, REQ, this.#seen, WRITER_SPIN_MS, 1000));
+    if (Atomics.load(this.ctl, STOP)) throw new Error("The writer is being terminated");
+    this.#seen = Atomics.load(this.ctl, REQ);
+    return this.read() as TxRequest;
+  }
+
+  /** Answers the request taken last. */
+  answer(answer: Answer | { id: number; error: ErrorData }): void {
+    try {
+      this.write(answer);
+    } catch (error) {
+      this.write({
+        id: answer.id,
+        error: { name: "RangeError", message: (error as Error).message },
+      });
+    }
+    Atomics.store(this.ctl, ANS, this.#seen);
+    Atomics.notify(this.ctl, ANS);
+  }
+}

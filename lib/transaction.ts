@@ -1,0 +1,134 @@
+// The interactive transaction, on the calling thread: its turn in the write order, BEGIN, the
+// statements over the writer's transaction channel, the timeout, COMMIT or ROLLBACK, and what the
+// `tx` object offers. Every statement is answered synchronously when the writer answers within a
+// short budget, so a callback that only awaits its own statements runs in one task and holds the
+// writer for microseconds, not for as long as other work delays its answers.
+
+import type { Params, Row, RunResult, Transaction } from "./database.ts";
+import type { TxRequest } from "./protocol.ts";
+import type { Writer } from "./writer.ts";
+import { bindParams } from "./_params.ts";
+import { checkStatement } from "./_classify.ts";
+import { fromErrorData, rejectThrown, TransactionError, WorkerError } from "./errors.ts";
+import { type SqlTag, sqlTag } from "./sql_tag.ts";
+
+/**
+ * How long (ms) the calling thread may wait synchronously for the writer to answer one
+ * statement; past it, it waits asynchronously. Bounds the event-loop pause a statement causes.
+ */
+const SYNC_MS = 2;
+
+/** A statement without its id. */
+type TxBody<R = TxRequest> = R extends unknown ? Omit<R, "id"> : never;
+
+/** Runs `fn` in an interactive transaction; see `Database.transaction`. */
+export async function runTransaction<T>(
+  writer: Writer,
+  fn: (tx: Transaction) => T | Promise<T>,
+  timeout: number,
+  signal?: AbortSignal,
+): Promise<T> {
+  const lease = await writer.acquire(signal);
+  const began = performance.now();
+  let ended: string | undefined;
+  let statements = 0;
+  let failed = 0;
+  let nextId = 1;
+  const call = async (req: TxRequest, syncMs = SYNC_MS): Promise<unknown> => {
+    const answer = await lease.channel.call(req, syncMs);
+    if (answer.error) throw fromErrorData(answer.error);
+    return answer.value;
+  };
+  try {
+    await call({ id: 0, kind: "begin" });
+  } catch (error) {
+    lease.release(Promise.resolve());
+    throw error;
+  }
+  const scope = { writer, open: true };
+  const send = (body: TxBody): Promise<unknown> => {
+    if (ended) {
+      return Promise.reject(
+        new TransactionError(`The transaction has ended (${ended})`, "ended"),
+      );
+    }
+    statements++;
+    return call({ ...body, id: nextId++ } as TxRequest).catch((error) => {
+      failed++;
+      throw error;
+    });
+  };
+  /** Sends COMMIT or ROLLBACK without waiting for it, so that other writes can go on at once. */
+  const end = (kind: "commit" | "rollback", why: string): Promise<unknown> => {
+    ended = why;
+    scope.open = false;
+    const done = call({ id: nextId++, kind }, 0).catch((error) => {
+      if (kind === "commit" && error instanceof WorkerError) {
+        throw new WorkerError(
+          `${error.message}; the COMMIT had been sent, so it may have applied`,
+          true,
+        );
+      }
+      throw error;
+    });
+    lease.release(done);
+    return done;
+  };
+  const tx = transactionObject(send);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new DOMException(
+        `Transaction rolled back: still open after ${timeout} ms (transactionTimeout)`,
+        "TimeoutError",
+      );
+      end("rollback", "it timed out").then(() => reject(error), () => reject(error));
+    }, timeout);
+  });
+  expired.catch(() => {});
+  try {
+    const value = await Promise.race([writer.inScope(scope, () => fn(tx)), expired]);
+    clearTimeout(timer);
+    await end("commit", "it was committed");
+    writer.committed({
+      kind: "transaction",
+      requests: statements - failed,
+      failed,
+      commits: 1,
+      ms: performance.now() - began,
+    });
+    return value;
+  } catch (error) {
+    if (!ended) await end("rollback", "it was rolled back").catch(() => {});
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The `tx` a callback gets: checked statements over `send`. */
+function transactionObject(send: (body: TxBody) => Promise<unknown>): Transaction {
+  const statement = (kind: "run" | "get" | "all" | "values", sql: string, params?: Params) =>
+    rejectThrown(() => {
+      checkStatement(sql);
+      return send({ kind, sql, params: bindParams(sql, params) });
+    });
+  let tag: SqlTag | undefined;
+  const tx: Transaction = {
+    run: (sql, params) => statement("run", sql, params) as Promise<RunResult>,
+    get: <T = Row>(sql: string, params?: Params) =>
+      statement("get", sql, params) as Promise<T | undefined>,
+    all: <T = Row>(sql: string, params?: Params) => statement("all", sql, params) as Promise<T[]>,
+    values: <T extends unknown[] = unknown[]>(sql: string, params?: Params) =>
+      statement("values", sql, params) as Promise<T[]>,
+    exec: (sql) =>
+      rejectThrown(() => {
+        checkStatement(sql);
+        return send({ kind: "exec", sql });
+      }) as Promise<void>,
+    get sql() {
+      return tag ??= sqlTag(tx);
+    },
+  };
+  return tx;
+}
