@@ -148,6 +148,7 @@ export class WorkerClient<Req extends WriteRequest | ReadRequest> {
     if (this.#cancels.length) {
       this.#link.post({ t: "cancel", ids: this.#cancels });
       this.#cancels = [];
+      this.afterPost?.();
     }
   }
 
@@ -162,10 +163,12 @@ export class WorkerClient<Req extends WriteRequest | ReadRequest> {
     };
     try {
       this.#link.post(message(reqs));
+      this.afterPost?.();
     } catch {
       for (const req of reqs) {
         try {
           this.#link.post(message([req]));
+          this.afterPost?.();
         } catch (error) {
           const p = this.#pending.get(req.id);
           this.#settled(req.id);
@@ -265,6 +268,8 @@ export class WorkerClient<Req extends WriteRequest | ReadRequest> {
 
   /** Called just before the worker is terminated (see `TxCaller.stop`). */
   beforeTerminate: (() => void) | undefined;
+  /** Called after each message posted to a ready worker (see `TxCaller.ring`). */
+  afterPost: (() => void) | undefined;
 
   /** Stops the worker at once (as a crash would); every request it held is rejected. */
   terminate(): void {
@@ -279,6 +284,7 @@ export class WorkerClient<Req extends WriteRequest | ReadRequest> {
     this.#state = "closing";
     const reply = this.#next();
     this.#link.post({ t: "close" });
+    this.afterPost?.();
     try {
       await reply;
     } catch { /* it died while closing: nothing is left to close */ }

@@ -53,11 +53,12 @@ export type WriteRequest =
 
 /**
  * A statement of an interactive transaction, sent over its channel (`_tx_channel.ts`), not with
- * `postMessage`.
+ * `postMessage`. The first one carries `begin`: the writer runs BEGIN IMMEDIATE before it. The
+ * last one is COMMIT or ROLLBACK.
  */
 export type TxRequest =
-  | Exclude<WriteRequest, { kind: "batch" }>
-  | { id: number; kind: "begin" | "commit" | "rollback" };
+  | (Exclude<WriteRequest, { kind: "batch" }> & { begin?: true })
+  | { id: number; kind: "commit" | "rollback" };
 
 /** What a read returns: the first row, every row, or every row as an array of values. */
 export type ReadKind = "get" | "all" | "values";

@@ -39,21 +39,18 @@ export async function runTransaction<T>(
     if (answer.error) throw fromErrorData(answer.error);
     return answer.value;
   };
-  try {
-    await call({ id: 0, kind: "begin" });
-  } catch (error) {
-    lease.release(Promise.resolve());
-    throw error;
-  }
   const scope = { writer, open: true };
+  // BEGIN goes with the first statement (one round trip less); a callback that runs no
+  // statement begins nothing.
   const send = (body: TxBody): Promise<unknown> => {
     if (ended) {
       return Promise.reject(
         new TransactionError(`The transaction has ended (${ended})`, "ended"),
       );
     }
-    statements++;
-    return call({ ...body, id: nextId++ } as TxRequest).catch((error) => {
+    const req = { ...body, id: nextId++ } as TxRequest & { begin?: true };
+    if (statements++ === 0) req.begin = true;
+    return call(req).catch((error) => {
       failed++;
       throw error;
     });
@@ -62,6 +59,10 @@ export async function runTransaction<T>(
   const end = (kind: "commit" | "rollback", why: string): Promise<unknown> => {
     ended = why;
     scope.open = false;
+    if (statements === 0) {
+      lease.release(Promise.resolve());
+      return Promise.resolve();
+    }
     const done = call({ id: nextId++, kind }, 0).catch((error) => {
       if (kind === "commit" && error instanceof WorkerError) {
         throw new WorkerError(

@@ -214,6 +214,7 @@ export class Writer {
     );
     const caller = this.#channel;
     this.#client.beforeTerminate = () => caller.stop();
+    this.#client.afterPost = () => caller.posted();
   }
 
   /** Requests waiting to be sent (for room, or for a transaction to end). */

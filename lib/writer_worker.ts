@@ -8,6 +8,7 @@ import {
   type Answer,
   decodeRequests,
   encodeAnswers,
+  type ErrorData,
   type ToWriter,
   type TxRequest,
   type WriteRequest,
@@ -15,7 +16,7 @@ import {
 import { TxServer } from "./_tx_channel.ts";
 import { Connection } from "./_connection.ts";
 import { parentPort } from "./_worker_host.ts";
-import { SqliteError, toErrorData } from "./errors.ts";
+import { toErrorData } from "./errors.ts";
 import { begin, commitGroup, execute, failed, newTally, rollbackQuietly } from "./group_commit.ts";
 
 const port = await parentPort();
@@ -77,11 +78,20 @@ port.onMessage((message) => {
 
 /** Enqueues a marker when a transaction rings on the channel while the writer waits for chunks. */
 function watchChannel(): void {
-  channel.watch(() => {
+  channel.watch(function rang() {
+    if (!channel.waiting) return channel.watch(rang); // a doze served it meanwhile
     chunksWaiting++;
     controller.enqueue("transaction");
   });
 }
+
+/**
+ * How long (ms) the writer, out of work, sleeps on the channel's doorbell before it returns to
+ * its event loop: a transaction that comes meanwhile is served at once, and a posted message
+ * rings too, so nothing waits for the doze to end.
+ */
+const DOZE_MS = 2;
+const DOZE_SPIN_MS = 0.05;
 
 /** Takes a request out of the cancellable set; false if it was cancelled. */
 function start(req: WriteRequest): boolean {
@@ -100,13 +110,20 @@ async function loop(): Promise<void> {
       !closing &&
       (head === backlog.length || (chunksWaiting > 0 && backlog.length - head < maxBatch))
     ) {
+      if (chunksWaiting === 0 && head === backlog.length) {
+        // The caller starts a transaction only once every chunk it sent before is answered.
+        if (channel.doze(DOZE_SPIN_MS, DOZE_MS)) {
+          if (!serveTransaction()) return; // being terminated
+          continue;
+        }
+        channel.heard(); // what rang until now, the event loop delivers
+      }
       const { value } = await reader.read();
       chunksWaiting--;
       if (value === "close") {
         closing = true;
       } else if (value === "transaction") {
-        // The caller rings only once every chunk it sent before is answered: nothing is skipped.
-        serveTransaction();
+        if (channel.waiting && !serveTransaction()) return; // being terminated
         watchChannel();
       } else {
         backlog = head < backlog.length ? backlog.slice(head).concat(value!) : value!;
@@ -192,57 +209,61 @@ function checkpoint(): void {
 // --- interactive transactions -------------------------------------------------------------
 
 /**
- * Serves the transaction whose BEGIN waits on the channel, statement by statement, until its
- * COMMIT or ROLLBACK (or a BEGIN that failed). Synchronous: the writer takes nothing else
- * meanwhile, and sleeps on the channel while the caller's code runs.
+ * Serves the transaction whose first statement waits on the channel, statement by statement,
+ * until its COMMIT or ROLLBACK. Synchronous: the writer takes nothing else meanwhile, and sleeps
+ * on the channel while the caller's code runs. False if the writer is being terminated.
  */
-function serveTransaction(): void {
+function serveTransaction(): boolean {
   clearTimeout(idleTimer);
   const began = performance.now();
-  /** Set when SQLite rolled the transaction back on its own after a failed statement. */
-  let lost: string | undefined;
+  /** Why every later statement fails: BEGIN failed, or SQLite rolled the transaction back. */
+  let lost: ErrorData | undefined;
   for (;;) {
     const req = channel.next();
-    const answer = transactionStep(req, lost);
-    if (answer.error && req.kind !== "begin" && req.kind !== "commit" && !conn.inTransaction()) {
-      lost ??= "The transaction was rolled back by SQLite after an earlier statement failed (" +
-        answer.error.message + ")";
+    if (!req) return false;
+    if ("begin" in req && req.begin) {
+      try {
+        begin(conn, tally);
+      } catch (error) {
+        lost = failed(conn, req, error).error;
+      }
     }
-    channel.answer(answer);
-    const ended = req.kind === "commit" || req.kind === "rollback" ||
-      (req.kind === "begin" && answer.error !== undefined);
-    if (ended) break;
+    const answer = lost ? { id: req.id, error: lost } : transactionStep(req);
+    if (!lost && answer.error && req.kind !== "commit" && !conn.inTransaction()) {
+      lost = {
+        name: "SqliteError",
+        code: "SQLITE_ABORT_ROLLBACK",
+        errcode: 516,
+        message: "The transaction was rolled back by SQLite after an earlier statement failed (" +
+          answer.error.message + ")",
+      };
+    }
+    if (req.kind === "rollback") channel.answer({ id: req.id });
+    else channel.answer(answer);
+    if (req.kind === "commit" || req.kind === "rollback") break;
   }
   if (tally.lockWaits) post([], performance.now() - began);
   if (chunksWaiting === 0) idleTimer = setTimeout(checkpoint, IDLE_MS);
+  return true;
 }
 
-/** Carries out one statement of an interactive transaction. */
-function transactionStep(req: TxRequest, lost: string | undefined): Answer {
+/** Carries out one statement of an interactive transaction that is open. */
+function transactionStep(req: TxRequest): Answer {
   try {
     switch (req.kind) {
-      case "begin":
-        begin(conn, tally);
-        return { id: req.id };
       case "rollback":
-        if (!lost) conn.exec("ROLLBACK");
+        conn.exec("ROLLBACK");
         return { id: req.id };
       case "commit":
-        if (lost) throw rolledBack(lost);
         conn.exec("COMMIT");
         return { id: req.id };
       default:
-        if (lost) throw rolledBack(lost);
         return { id: req.id, value: execute(conn, req) };
     }
   } catch (error) {
-    if (req.kind === "commit") rollbackQuietly(conn);
+    if (req.kind === "commit" || req.kind === "rollback") rollbackQuietly(conn);
     return failed(conn, req, error);
   }
-}
-
-function rolledBack(message: string): SqliteError {
-  return new SqliteError(message, "SQLITE_ABORT_ROLLBACK", 516);
 }
 
 function finish(): void {
