@@ -147,6 +147,6 @@ export function answerRead(conn: Connection, r: ReadRequest): Answer {
   try {
     return { id: r.id, value: conn[r.kind](r.sql, r.params) };
   } catch (error) {
-    return { id: r.id, error: toErrorData(error, conn.driver) };
+    return { id: r.id, error: toErrorData(error, conn.driver, true) };
   }
 }

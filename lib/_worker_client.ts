@@ -11,7 +11,7 @@ import {
   type WriteRequest,
 } from "./protocol.ts";
 import { spawnWorker, type WorkerLink } from "./_worker_host.ts";
-import { fromErrorData, WorkerError } from "./errors.ts";
+import { fromErrorData, madeOnArrival, WorkerError } from "./errors.ts";
 // The worker modules, for module graphs (deno cache, deno install, JSR): they are started by
 // URL below, which no graph follows. Types only: nothing of them runs on this thread.
 import type {} from "./writer_worker.ts";
@@ -255,13 +255,13 @@ export class WorkerClient<Req extends WriteRequest | ReadRequest> {
     this.#cancels = [];
     for (const [id, p] of held) {
       const mayHaveApplied = this.role === "writer" && !unsent.has(id);
-      p.reject(
+      p.reject(madeOnArrival(
         new WorkerError(
           `The ${this.role} worker stopped (${reason}) while it held this request` +
             (mayHaveApplied ? "; it may have been applied" : "; it was not applied"),
           mayHaveApplied,
         ),
-      );
+      ));
     }
     if (wasReady) this.#onDeath(reason);
   }

@@ -11,7 +11,7 @@ import { type WriteBody, Writer } from "./writer.ts";
 import { Readers } from "./readers.ts";
 import { bindParams } from "./_params.ts";
 import { checkStatement, isRead, RESERVED_PRAGMAS } from "./_classify.ts";
-import { ClosedError, rejectThrown } from "./errors.ts";
+import { callerStack, ClosedError, rejectThrown } from "./errors.ts";
 import { runTransaction } from "./transaction.ts";
 import { checkMigrations, migrate, type Migration } from "./_migrations.ts";
 import { type SqlTag, sqlTag } from "./sql_tag.ts";
@@ -366,7 +366,7 @@ export class Database implements AsyncDisposable {
     } else {
       checkStatement(body.sql);
     }
-    return this.#writer.request(body, opts?.signal);
+    return callerStack(this.#writer.request(body, opts?.signal));
   }
 
   /**
@@ -490,13 +490,15 @@ export class Database implements AsyncDisposable {
       }
       if (!signal) return this.#readers.read(kind, sql, bound, route);
       signal.throwIfAborted();
-      return new Promise((resolve, reject) => {
-        const onAbort = () => reject(signal.reason);
-        signal.addEventListener("abort", onAbort, { once: true });
-        this.#readers.read(kind, sql, bound, route).then(resolve, reject).finally(() =>
-          signal.removeEventListener("abort", onAbort)
-        );
-      });
+      return callerStack(
+        new Promise((resolve, reject) => {
+          const onAbort = () => reject(signal.reason);
+          signal.addEventListener("abort", onAbort, { once: true });
+          this.#readers.read(kind, sql, bound, route).then(resolve, reject).finally(() =>
+            signal.removeEventListener("abort", onAbort)
+          );
+        }),
+      );
     });
   }
 
@@ -582,17 +584,14 @@ export class Database implements AsyncDisposable {
    * ```
    */
   transaction<T>(fn: (tx: Transaction) => T | Promise<T>, opts?: TransactionOptions): Promise<T> {
-    if (this.#closing) return Promise.reject(new ClosedError());
-    if (typeof fn !== "function") {
-      return Promise.reject(new TypeError("transaction() takes a function"));
-    }
-    let timeout = this.#timeout;
-    try {
-      if (opts?.timeout !== undefined) timeout = integerOption("timeout", opts.timeout, 1);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return runTransaction(this.#writer, fn, timeout, opts?.signal);
+    return rejectThrown(() => {
+      if (this.#closing) throw new ClosedError();
+      if (typeof fn !== "function") throw new TypeError("transaction() takes a function");
+      const timeout = opts?.timeout === undefined
+        ? this.#timeout
+        : integerOption("timeout", opts.timeout, 1);
+      return callerStack(runTransaction(this.#writer, fn, timeout, opts?.signal));
+    });
   }
 
   /**

@@ -188,8 +188,58 @@ export function rejectThrown<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * `promise`, awaited so that an error made when a worker's answer arrived gets the stack of the
+ * code that awaits the call (through the runtime's async stack traces), followed by its
+ * worker-side stack, instead of ending in a `MessagePort` handler. One `await` per call on a
+ * worker's answer (a round trip costs a hundred times more); a read answered on the calling
+ * thread does not need it: its error is made inside the call. The stack is captured only when a
+ * call fails.
+ */
+export async function callerStack<T>(promise: Promise<T>): Promise<T> {
+  try {
+    return await promise;
+  } catch (error) {
+    pointAtCaller(error);
+    throw error;
+  }
+}
+
+/**
+ * Errors walpool made when an answer arrived (not where the call was made), with their
+ * worker-side stack or "": only these get the caller's stack. Errors thrown by the caller's own
+ * code (in a transaction callback) keep theirs.
+ */
+const arrived = new WeakMap<Error, string>();
+
+/** Marks an error made on arrival of an answer (see {@linkcode callerStack}). */
+export function madeOnArrival<E extends Error>(error: E, workerStack = ""): E {
+  arrived.set(error, workerStack);
+  return error;
+}
+
+/** Gives `error` the stack of the awaiting caller, followed by its worker-side stack, if any. */
+function pointAtCaller(error: unknown): void {
+  if (!(error instanceof Error) || typeof Error.captureStackTrace !== "function") return;
+  const worker = arrived.get(error);
+  if (worker === undefined) return;
+  Error.captureStackTrace(error, callerStack); // the outermost await, the last to run, wins
+  if (worker) error.stack += `\n    -- thrown in a walpool worker --\n${worker}`;
+}
+
 /** Turns anything thrown inside a worker into plain data that survives `postMessage`. */
-export function toErrorData(error: unknown, driver?: Driver): ErrorData {
+export function toErrorData(error: unknown, driver?: Driver, inWorker = false): ErrorData {
+  const data = describe(error, driver);
+  if (inWorker && error instanceof Error) {
+    if (error.stack) {
+      data.stack = error.stack.split("\n").filter((l) => /^\s+at /.test(l)).join("\n");
+    }
+    if (error.cause !== undefined) data.cause = toErrorData(error.cause, driver, true);
+  }
+  return data;
+}
+
+function describe(error: unknown, driver?: Driver): ErrorData {
   if (error instanceof SqliteError) {
     return {
       name: "SqliteError",
@@ -206,16 +256,30 @@ export function toErrorData(error: unknown, driver?: Driver): ErrorData {
   return { name: "Error", message: String(error) };
 }
 
-/** Rebuilds an error from its data on the calling side. */
+/** Rebuilds an error from its data on the calling side, with its worker-side stack and cause. */
 export function fromErrorData(data: ErrorData): Error {
+  let error: Error;
   switch (data.name) {
     case "SqliteError":
-      return new SqliteError(data.message, data.code ?? "SQLITE_ERROR", data.errcode ?? 1);
+      error = new SqliteError(data.message, data.code ?? "SQLITE_ERROR", data.errcode ?? 1);
+      break;
     case "RangeError":
-      return new RangeError(data.message);
+      error = new RangeError(data.message);
+      break;
     case "TypeError":
-      return new TypeError(data.message);
+      error = new TypeError(data.message);
+      break;
     default:
-      return new Error(data.message);
+      error = new Error(data.message);
   }
+  madeOnArrival(error, data.stack);
+  if (data.stack) error.stack += `\n    -- thrown in a walpool worker --\n${data.stack}`;
+  if (data.cause) {
+    Object.defineProperty(error, "cause", {
+      value: fromErrorData(data.cause),
+      configurable: true,
+      writable: true,
+    });
+  }
+  return error;
 }

@@ -137,7 +137,7 @@ export function rollbackQuietly(conn: Connection): void {
 
 /** The failure answer of `req`. */
 export function failed(conn: Connection, req: { id: number }, error: unknown): Answer {
-  return { id: req.id, error: toErrorData(error, conn.driver) };
+  return { id: req.id, error: toErrorData(error, conn.driver, true) };
 }
 
 /** Carries out one request; several statements run inside a savepoint, so all or none apply. */

@@ -23,6 +23,10 @@ export interface ErrorData {
   message: string;
   code?: string;
   errcode?: number;
+  /** The stack where it was thrown, when that was in a worker. */
+  stack?: string;
+  /** Its `cause`, if it had one that is an error. */
+  cause?: ErrorData;
 }
 
 /** What a worker needs to open its connection. */

@@ -8,7 +8,7 @@ import type { BindParams } from "./driver.ts";
 import type { ConnectionConfig, ReadKind, ReadRequest } from "./protocol.ts";
 import { WorkerClient } from "./_worker_client.ts";
 import { Connection } from "./_connection.ts";
-import { fromErrorData, toErrorData, WorkerError } from "./errors.ts";
+import { callerStack, fromErrorData, toErrorData, WorkerError } from "./errors.ts";
 
 /** Where reads run: decided per SQL text by cost, or always on one side. */
 export type ReadRouting = "adaptive" | "inline" | "workers";
@@ -165,7 +165,7 @@ export class Readers {
       return this.#afterRestart().then(() => this.read(kind, sql, params, route));
     }
     const req: ReadRequest = { id: this.#nextId++, kind, sql, params };
-    return new Promise((resolve, reject) => worker.send(req, { resolve, reject }));
+    return callerStack(new Promise((resolve, reject) => worker.send(req, { resolve, reject })));
   }
 
   #readInline(conn: Connection, kind: ReadKind, sql: string, params: BindParams): Promise<unknown> {

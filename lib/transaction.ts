@@ -9,7 +9,13 @@ import type { TxRequest } from "./protocol.ts";
 import type { Writer } from "./writer.ts";
 import { bindParams } from "./_params.ts";
 import { checkStatement } from "./_classify.ts";
-import { fromErrorData, rejectThrown, TransactionError, WorkerError } from "./errors.ts";
+import {
+  callerStack,
+  fromErrorData,
+  rejectThrown,
+  TransactionError,
+  WorkerError,
+} from "./errors.ts";
 import { type SqlTag, sqlTag } from "./sql_tag.ts";
 
 /**
@@ -112,7 +118,7 @@ function transactionObject(send: (body: TxBody) => Promise<unknown>): Transactio
   const statement = (kind: "run" | "get" | "all" | "values", sql: string, params?: Params) =>
     rejectThrown(() => {
       checkStatement(sql);
-      return send({ kind, sql, params: bindParams(sql, params) });
+      return callerStack(send({ kind, sql, params: bindParams(sql, params) }));
     });
   let tag: SqlTag | undefined;
   const tx: Transaction = {
@@ -125,7 +131,7 @@ function transactionObject(send: (body: TxBody) => Promise<unknown>): Transactio
     exec: (sql) =>
       rejectThrown(() => {
         checkStatement(sql);
-        return send({ kind: "exec", sql });
+        return callerStack(send({ kind: "exec", sql }));
       }) as Promise<void>,
     get sql() {
       return tag ??= sqlTag(tx);

@@ -13,7 +13,7 @@ import type {
 import type { BindParams } from "./driver.ts";
 import { type Pending, WorkerClient } from "./_worker_client.ts";
 import { Fifo } from "./_fifo.ts";
-import { ClosedError, TransactionError, WorkerError } from "./errors.ts";
+import { ClosedError, madeOnArrival, TransactionError, WorkerError } from "./errors.ts";
 import { Latencies, Sizes } from "./_histogram.ts";
 import type { CommitEvent } from "./database.ts";
 import { channelBuffer, TxCaller } from "./_tx_channel.ts";
@@ -430,7 +430,9 @@ export class Writer {
   #died(): void {
     // Requests the worker held were rejected by the client; an open transaction is gone.
     this.#channel.fail(
-      new WorkerError("The writer worker stopped during this transaction; it was not committed"),
+      madeOnArrival(
+        new WorkerError("The writer worker stopped during this transaction; it was not committed"),
+      ),
     );
     this.#txOpen = false;
     this.#generation++;

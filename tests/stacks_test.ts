@@ -1,0 +1,81 @@
+// Errors point at the caller: a failed call's stack names the function and file that awaited it
+// (not a MessagePort handler), keeps the worker-side stack, and a caller's own error thrown in a
+// transaction callback keeps its own stack.
+
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { type Database, open, SqliteError } from "../mod.ts";
+import { tempPath } from "./_helpers.ts";
+
+/** The caller's frame: this file, a line number, and the function name given. */
+const callerFrame = (name: string) => new RegExp(`at (async )?${name} \\(.*stacks_test\\.ts:\\d+`);
+
+describe("error stacks", () => {
+  let db: Database;
+  before(async () => {
+    db = await open(tempPath(), { readers: 1 });
+    await db.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, u UNIQUE)");
+    await db.run("INSERT INTO t(u) VALUES (1)");
+  });
+  after(() => db.close());
+
+  it("a failed run() names the caller's function and file, then the writer's stack", async () => {
+    async function insertTwice() {
+      await db.run("INSERT INTO t(u) VALUES (1)");
+    }
+    const error = await insertTwice().then(() => assert.fail("resolved"), (e: Error) => e);
+    assert.ok(error instanceof SqliteError);
+    assert.match(error.stack!, callerFrame("insertTwice"));
+    assert.doesNotMatch(error.stack!.split("-- thrown in")[0], /MessagePort|onmessage/);
+    assert.match(error.stack!, /-- thrown in a walpool worker --\n\s+at .*/);
+  });
+
+  it("a failed read names the caller on a reader worker and on the calling thread", async () => {
+    async function readOnWorker() {
+      await db.get("SELECT nope FROM t", [], { route: "workers" });
+    }
+    async function readInline() {
+      await db.get("SELECT nope FROM t", [], { route: "inline" });
+    }
+    for (
+      const [fn, name] of [[readOnWorker, "readOnWorker"], [readInline, "readInline"]] as const
+    ) {
+      const error = await fn().then(() => assert.fail("resolved"), (e: Error) => e);
+      assert.equal(error.name, "SqliteError");
+      assert.match(error.stack!, callerFrame(name), name);
+    }
+  });
+
+  it("a failed statement in a transaction names the callback's caller", async () => {
+    async function moveInTransaction() {
+      await db.transaction(async (tx) => {
+        await tx.run("INSERT INTO t(u) VALUES (1)");
+      });
+    }
+    const error = await moveInTransaction().then(() => assert.fail("resolved"), (e: Error) => e);
+    assert.ok(error instanceof SqliteError);
+    assert.match(error.stack!, callerFrame("moveInTransaction"));
+  });
+
+  it("the caller's own error thrown in a transaction callback keeps its own stack", async () => {
+    function failsHere(): never {
+      throw new Error("mine");
+    }
+    const error = await db.transaction(() => failsHere()).then(
+      () => assert.fail("resolved"),
+      (e: Error) => e,
+    );
+    assert.equal(error.message, "mine");
+    assert.match(error.stack!, /at failsHere \(.*stacks_test\.ts:\d+/);
+    assert.doesNotMatch(error.stack!, /thrown in a walpool worker/);
+  });
+
+  it("a bad parameter's TypeError names the caller at once", async () => {
+    async function bindsAFunction() {
+      await db.run("INSERT INTO t(u) VALUES (?)", [(() => 1) as never]);
+    }
+    const error = await bindsAFunction().then(() => assert.fail("resolved"), (e: Error) => e);
+    assert.ok(error instanceof TypeError);
+    assert.match(error.stack!, callerFrame("bindsAFunction"));
+  });
+});
