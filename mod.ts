@@ -20,20 +20,23 @@
  * @module
  */
 
-export {
-  type CallOptions,
-  type CommitEvent,
-  Database,
-  open,
-  type OpenOptions,
-  type Params,
-  type Row,
-  type RunResult,
-  type Stats,
-  type Transaction,
-  type TransactionOptions,
-  type Value,
-} from "./lib/database.ts";
+export { open } from "./lib/open.ts";
+export { Database } from "./lib/database.ts";
+export type {
+  CallOptions,
+  CommitEvent,
+  Migration,
+  OpenOptions,
+  Params,
+  Row,
+  RunResult,
+  SqlTag,
+  SqlValue,
+  Stats,
+  Transaction,
+  TransactionOptions,
+  Value,
+} from "./lib/types.ts";
 export {
   ClosedError,
   MigrationError,
@@ -41,7 +44,6 @@ export {
   TransactionError,
   WorkerError,
 } from "./lib/errors.ts";
-export type { Migration } from "./lib/_migrations.ts";
-export { ident, Identifier, type SqlTag, type SqlValue } from "./lib/sql_tag.ts";
+export { ident, Identifier } from "./lib/ident.ts";
 export type { DriverName } from "./lib/driver.ts";
 export type { LatencySummary } from "./lib/_histogram.ts";

@@ -1,49 +1,39 @@
-// Starting a worker and talking to it, the same way on every runtime: a Web Worker on Deno and
-// Bun, a node:worker_threads worker on Node. Used by the alternatives of scenario (3).
+// Bench workers, started and spoken to through walpool's own worker host (lib/_worker_host.ts):
+// a Web Worker on Deno and Bun, a node:worker_threads worker on Node. Used by the alternatives of
+// scenario (3) and by bench/message_ceiling.ts; a bench worker itself takes `parentPort` from
+// lib/_worker_host.ts.
 
-/** One side of a worker channel. */
-export interface Port {
-  /** Sends `message`; the buffers in `transfer` move to the other side (no copy). */
-  post(message: unknown, transfer?: ArrayBuffer[]): void;
+import { spawnWorker } from "../lib/_worker_host.ts";
+
+/** The main thread's handle on a bench worker. */
+export interface BenchWorker {
+  /** Sends `message` to the worker. */
+  post(message: unknown): void;
+  /** Also calls `handler` with every message the worker sends from now on. */
   onMessage(handler: (message: unknown) => void): void;
-}
-
-/** The main thread's handle on a worker. */
-export interface BenchWorker extends Port {
+  /** Stops the worker at once. */
   terminate(): void;
 }
 
-const isNode = !("Deno" in globalThis) && !("Bun" in globalThis);
-
-interface NodeThreads {
-  Worker: new (url: URL) => {
-    postMessage(m: unknown, transfer?: ArrayBuffer[]): void;
-    on(event: string, handler: (value: unknown) => void): void;
-    terminate(): Promise<number>;
-  };
-}
-
-const nodeThreads = (): Promise<NodeThreads> => import("node:" + "worker_threads");
-
-/** Starts the worker module at `url`. */
+/** Starts the worker module at `url`; says so on stderr if it stops before it is terminated. */
 export async function startWorker(url: URL): Promise<BenchWorker> {
-  if (isNode) {
-    const worker = new (await nodeThreads()).Worker(url);
-    worker.on("error", (e) => console.error("worker error:", e));
-    return {
-      post: (m, transfer) => worker.postMessage(m, transfer),
-      onMessage: (handler) => worker.on("message", handler),
-      terminate: () => void worker.terminate(),
-    };
-  }
-  const worker = new Worker(url, { type: "module" });
-  worker.onerror = (e) => console.error("worker error:", e.message);
+  const handlers: ((message: unknown) => void)[] = [];
+  let terminated = false;
+  const link = await spawnWorker(
+    url,
+    (message) => {
+      for (const handler of handlers) handler(message);
+    },
+    (reason) => {
+      if (!terminated) console.error(`bench worker ${url.pathname} stopped: ${reason}`);
+    },
+  );
   return {
-    post: (m, transfer) => worker.postMessage(m, { transfer: transfer ?? [] }),
-    onMessage: (handler) => worker.onmessage = (e) => handler(e.data),
-    terminate: () => worker.terminate(),
+    post: (message) => link.post(message),
+    onMessage: (handler) => void handlers.push(handler),
+    terminate: () => {
+      terminated = true;
+      link.terminate();
+    },
   };
 }
-
-/** Inside a worker: the port to the thread that started it (walpool's own, same on every runtime). */
-export { parentPort } from "../lib/_worker_host.ts";

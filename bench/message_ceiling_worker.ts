@@ -2,7 +2,7 @@
 // shape it was asked for, and with `insert` also commits the rows in one transaction first.
 
 import { openRaw, type RawDb, type RawStatement } from "./_raw.ts";
-import { parentPort } from "./_workers.ts";
+import { parentPort } from "../lib/_worker_host.ts";
 
 /** Requests as walpool sends them today: one object per request, the SQL text in each. */
 export interface ObjectRequests {

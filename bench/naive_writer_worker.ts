@@ -3,7 +3,7 @@
 // batching of messages). What walpool would be without its two optimisations.
 
 import { errorName, openRaw, type RawDb, type RawStatement } from "./_raw.ts";
-import { parentPort } from "./_workers.ts";
+import { parentPort } from "../lib/_worker_host.ts";
 
 export type ToNaive =
   | { t: "init"; path: string }

@@ -7,7 +7,7 @@
 // the shape of most application transactions).
 
 import { body, errorName, openRaw, type RawDb, type RawStatement } from "./_raw.ts";
-import { parentPort } from "./_workers.ts";
+import { parentPort } from "../lib/_worker_host.ts";
 
 export type ToWorker =
   | { t: "init"; path: string; first: number; rows: number; mode: "insert" | "read-then-write" }

@@ -4,7 +4,7 @@
 import type { BindParams, Driver, DriverConnection, DriverStatement } from "./driver.ts";
 import type { Answer, ConnectionConfig, ReadRequest } from "./protocol.ts";
 import { loadDriver } from "./_load_driver.ts";
-import { withFaults } from "./_faults.ts";
+import { isBusy } from "./_sqlite_codes.ts";
 import { SqliteError, toErrorData } from "./errors.ts";
 
 /** Prepared statements kept per connection; the least recently used is finalized beyond this. */
@@ -22,10 +22,12 @@ export class Connection {
     this.#db = db;
   }
 
-  /** Opens and sets up a connection; errors name the path and keep SQLite's code. */
+  /**
+   * Opens and sets up a connection; errors name the path and keep SQLite's code. A driver that
+   * cannot be loaded fails as it is (its error names the driver).
+   */
   static async open(config: ConnectionConfig): Promise<Connection> {
-    const real = await loadDriver(config.driver);
-    const driver = config.faults ? withFaults(real, config.faults) : real;
+    const driver = await loadDriver(config.driver);
     let db: DriverConnection | undefined;
     try {
       db = driver.open(config.path, {
@@ -77,8 +79,9 @@ export class Connection {
       try {
         return fn();
       } catch (error) {
-        const busy = this.driver.errorInfo(error)?.code.startsWith("SQLITE_BUSY");
-        if (!busy || performance.now() >= deadline) throw error;
+        if (!isBusy(this.driver.errorInfo(error)?.code) || performance.now() >= deadline) {
+          throw error;
+        }
         Atomics.wait(PAUSE, 0, 0, pause); // a synchronous sleep: this is the writer's own thread
       }
     }

@@ -1,8 +1,9 @@
 // Integer narrowing for bindings that can only read integers exactly as bigint.
 
 /**
- * With `safeIntegers`, returns `value`. Otherwise turns a `bigint` into a `number` when it is
- * exact, and throws a `RangeError` when it is not: an integer is never rounded.
+ * Turns a `bigint` into the `number` of the same value: an integer is never rounded.
+ *
+ * @throws {RangeError} `value` is not a safe integer (beyond ±(2^53 - 1)).
  */
 export function narrowInteger(value: bigint): number {
   if (value > 9007199254740991n || value < -9007199254740991n) {

@@ -1,24 +1,13 @@
 // Schema migrations at open: an ordered list, tracked by `PRAGMA user_version`, applied through
 // the writer in one transaction, so `open()` applies every pending migration or none.
 
-import type { Database, Transaction } from "./database.ts";
+import type { Migration, Transaction, TransactionOptions } from "./types.ts";
 import { MigrationError } from "./errors.ts";
 
-/**
- * One migration: SQL statements, or a function that runs statements on `tx`.
- *
- * @example
- * ```ts
- * import { type Migration, open } from "@walpool/walpool";
- *
- * const migrations: Migration[] = [
- *   "CREATE TABLE IF NOT EXISTS people(id INTEGER PRIMARY KEY, name TEXT)",
- *   async (tx) => void await tx.run("UPDATE people SET name = trim(name)"),
- * ];
- * await using db = await open("people.db", { migrations });
- * ```
- */
-export type Migration = string | ((tx: Transaction) => void | Promise<void>);
+/** What migrations run through: a database's `transaction()`. */
+interface Migratable {
+  transaction<T>(fn: (tx: Transaction) => Promise<T>, opts?: TransactionOptions): Promise<T>;
+}
 
 /** Throws a `TypeError` unless `migrations` is an array of strings and functions. */
 export function checkMigrations(migrations: unknown): readonly Migration[] {
@@ -40,14 +29,14 @@ export function checkMigrations(migrations: unknown): readonly Migration[] {
  * {@linkcode MigrationError} names the migration (index -1 when no one migration failed: the
  * transaction could not begin or commit, or the database is beyond the list).
  */
-export async function migrate(db: Database, migrations: readonly Migration[]): Promise<void> {
+export async function migrate(db: Migratable, migrations: readonly Migration[]): Promise<void> {
   let current: number | undefined;
   let index = -1; // the migration running, or -1 outside of one
   let step = "The migrations could not begin"; // what is being done, for the error
   try {
     // A migration may be long: it is not held to transactionTimeout.
     await db.transaction(async (tx) => {
-      step = "Reading PRAGMA user_version failed";
+      // BEGIN goes with the first statement: until it is answered, the migrations had not begun.
       const row = await tx.get<{ user_version: number }>("PRAGMA user_version");
       current = row?.user_version ?? 0;
       if (current > migrations.length) {

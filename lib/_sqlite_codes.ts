@@ -144,3 +144,11 @@ const MESSAGES: [RegExp, number][] = [
 export function codeFromMessage(message: string): number {
   return MESSAGES.find(([re]) => re.test(message))?.[1] ?? 1;
 }
+
+/**
+ * Whether a code name is SQLITE_BUSY or one of its extended codes: another connection held a
+ * lock past the busy timeout (what stats() counts as `busyFailures`).
+ */
+export function isBusy(code: string | undefined): boolean {
+  return code === "SQLITE_BUSY" || (code?.startsWith("SQLITE_BUSY_") ?? false);
+}

@@ -65,6 +65,11 @@ function reviver(_key: string, value: unknown): unknown {
   }
 }
 
+/** A value as the channel encodes it (for comparing answers). */
+export function encodeValue(value: unknown): string {
+  return JSON.stringify(value, replacer) ?? "undefined";
+}
+
 /** The two ends share the memory layout and the codec. */
 class End {
   #sab: SharedArrayBuffer;

@@ -31,8 +31,8 @@ type Role = "writer" | "reader";
  * starts on the first while this thread makes the rest (measured best at 64–128; bench/).
  */
 const CHUNK = 128;
-/** Messages a worker sends on its own: answers, and the writer's WAL reports. */
-type Report = Extract<FromWorker, { t: "answers" | "wal" }>;
+/** Messages a worker sends on its own: answers, the writer's WAL and transaction reports. */
+type Report = Extract<FromWorker, { t: "answers" | "wal" | "txs" }>;
 
 export class WorkerClient<Req extends WriteRequest | ReadRequest> {
   readonly role: Role;
@@ -209,7 +209,7 @@ export class WorkerClient<Req extends WriteRequest | ReadRequest> {
   }
 
   #receive(msg: FromWorker): void {
-    if (msg.t === "wal") return this.#onReport(msg);
+    if (msg.t === "wal" || msg.t === "txs") return this.#onReport(msg);
     if (msg.t !== "answers") {
       const waiter = this.#waiter;
       this.#waiter = undefined;

@@ -3,7 +3,8 @@
 
 /** The main thread's handle on a worker. */
 export interface WorkerLink {
-  post(message: unknown, transfer?: Transferable[]): void;
+  /** Sends `message` to the worker (a structured clone: nothing of the caller's is detached). */
+  post(message: unknown): void;
   /** Stops the worker at once; `onExit` is called once, as for any other stop. */
   terminate(): void;
   /** Lets the process exit while this worker is idle (`false`) or keeps it alive (`true`). */
@@ -12,6 +13,7 @@ export interface WorkerLink {
 
 /** A worker's view of its parent. */
 export interface ParentPort {
+  /** Sends `message` to the parent; the buffers in `transfer` move there instead of being copied. */
   post(message: unknown, transfer?: Transferable[]): void;
   onMessage(handler: (message: unknown) => void): void;
 }
@@ -19,7 +21,7 @@ export interface ParentPort {
 const isNode = !("Deno" in globalThis) && !("Bun" in globalThis);
 
 interface NodeWorker {
-  postMessage(message: unknown, transfer?: Transferable[]): void;
+  postMessage(message: unknown): void;
   on(event: string, handler: (value: unknown) => void): void;
   terminate(): Promise<number>;
   ref(): void;
@@ -59,7 +61,7 @@ export async function spawnWorker(
     worker.on("error", (e) => exit(`worker error: ${(e as Error)?.message ?? e}`));
     worker.on("exit", (code) => exit(`worker exited with code ${code}`));
     return {
-      post: (m, transfer) => worker.postMessage(m, transfer),
+      post: (m) => worker.postMessage(m),
       terminate: () => {
         exit("worker was terminated");
         void worker.terminate();
@@ -77,7 +79,7 @@ export async function spawnWorker(
   };
   worker.addEventListener("close", () => exit("worker exited")); // Bun
   return {
-    post: (m, transfer) => worker.postMessage(m, { transfer: transfer ?? [] }),
+    post: (m) => worker.postMessage(m),
     terminate: () => {
       exit("worker was terminated");
       worker.terminate();

@@ -1,306 +1,30 @@
 /**
- * `open()` and the {@linkcode Database} it returns.
+ * The {@linkcode Database} that {@linkcode open} returns: where each call goes, and `stats()`.
  *
  * @module
  */
 
-import type { DriverName } from "./driver.ts";
-import type { ConnectionConfig, ReadKind } from "./protocol.ts";
-import type { FaultPlan } from "./_faults.ts";
-import { type WriteBody, Writer } from "./writer.ts";
-import { Readers } from "./readers.ts";
+import type {
+  CallOptions,
+  Params,
+  Row,
+  RunResult,
+  SqlTag,
+  Stats,
+  Transaction,
+  TransactionOptions,
+} from "./types.ts";
+import type { ReadKind } from "./protocol.ts";
+import type { WriteBody, Writer } from "./writer.ts";
+import type { Readers } from "./readers.ts";
 import { bindParams } from "./_params.ts";
-import { checkStatement, isRead, RESERVED_PRAGMAS } from "./_classify.ts";
+import { checkStatement, isRead } from "./_classify.ts";
 import { callerStack, ClosedError, rejectThrown } from "./errors.ts";
 import { runTransaction } from "./transaction.ts";
-import { checkMigrations, migrate, type Migration } from "./_migrations.ts";
-import { type SqlTag, sqlTag } from "./sql_tag.ts";
-import type { LatencySummary } from "./_histogram.ts";
+import { sqlTag } from "./sql_tag.ts";
+import { integerOption } from "./_options.ts";
 
-/**
- * A value that can be bound: booleans bind as 1/0, any `Uint8Array` view as its exact bytes.
- *
- * @example
- * ```ts
- * import type { Value } from "@walpool/walpool";
- *
- * const values: Value[] = [null, 1, 2.5, 9007199254740993n, "text", true, new Uint8Array([1, 2])];
- * ```
- */
-export type Value = null | number | bigint | string | boolean | Uint8Array;
-
-/**
- * Statement parameters: positional, or named with bare keys (`{ id: 1 }` binds `:id`, `$id`, `@id`).
- *
- * @example
- * ```ts
- * import type { Params } from "@walpool/walpool";
- *
- * const positional: Params = [1, "hello"]; // binds ?1, ?2
- * const named: Params = { id: 1, body: "hello" }; // binds :id / $id / @id and :body …
- * ```
- */
-export type Params = readonly Value[] | Readonly<Record<string, Value>>;
-
-/**
- * A result row: column names to values (`Uint8Array` for BLOBs).
- *
- * @example
- * ```ts
- * import { open, type Row } from "@walpool/walpool";
- *
- * await using db = await open("app.db");
- * const row: Row | undefined = await db.get("SELECT 1 AS one");
- * ```
- */
-export type Row = Record<string, unknown>;
-
-/**
- * What a write reports.
- *
- * @example
- * ```ts
- * import { open, type RunResult } from "@walpool/walpool";
- *
- * await using db = await open("app.db");
- * await db.exec("CREATE TABLE IF NOT EXISTS notes(id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
- * const { changes, lastInsertRowid }: RunResult = await db.run("INSERT INTO notes(body) VALUES ('x')");
- * ```
- */
-export interface RunResult {
-  /** Rows inserted, updated or deleted by the statement. */
-  changes: number;
-  /** Rowid of the last inserted row (a `bigint` with `safeIntegers`, or beyond ±2^53). */
-  lastInsertRowid: number | bigint;
-}
-
-/**
- * Options of one call.
- *
- * @example
- * ```ts
- * import { open } from "@walpool/walpool";
- *
- * await using db = await open("app.db");
- * await db.exec("CREATE TABLE IF NOT EXISTS notes(id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
- * // Give up on a write that has not started within 1 s (it is then never applied).
- * await db.run("INSERT INTO notes(body) VALUES ('x')", [], { signal: AbortSignal.timeout(1000) });
- * ```
- */
-export interface CallOptions {
-  /** Aborting before the writer starts the request means it is never applied; it rejects with the signal's reason. */
-  signal?: AbortSignal;
-  /**
-   * For a read: run it on the calling thread (`"inline"`) or on a reader worker (`"workers"`),
-   * whatever {@linkcode OpenOptions.routeReads} would choose. Ignored by writes.
-   */
-  route?: "inline" | "workers";
-}
-
-/**
- * Options of {@linkcode open}.
- *
- * @example
- * ```ts
- * import { open, type OpenOptions } from "@walpool/walpool";
- *
- * const options: OpenOptions = {
- *   readers: 4,
- *   durability: "full",
- *   busyTimeout: 10_000,
- *   pragmas: { foreign_keys: true },
- *   migrations: ["CREATE TABLE IF NOT EXISTS notes(id INTEGER PRIMARY KEY, body TEXT NOT NULL)"],
- * };
- * await using db = await open("app.db", options);
- * ```
- */
-export interface OpenOptions {
-  /** The binding. @default {"bun:sqlite" on Bun, "node:sqlite" on Deno and Node} */
-  driver?: DriverName;
-  /** Reader connections, each in its own worker; `0` = one read connection on the calling thread. @default {2} */
-  readers?: number;
-  /**
-   * Where reads run. `"adaptive"`: per SQL text, by what a read of it costs (a moving average,
-   * measured where it runs): one that costs less than a worker round trip (0.1 ms) runs on a
-   * read connection on the calling thread; a dearer one, one not seen yet, or any read once
-   * inline reads took half of the calling thread's last 20 ms, goes to a reader worker.
-   * `"inline"`: always on the calling thread. `"workers"`: always on the reader workers. With
-   * `readers: 0` every read is inline. A call can force a side with `route`.
-   * @default {"adaptive"}
-   */
-  routeReads?: "adaptive" | "inline" | "workers";
-  /** `PRAGMA synchronous` of the writer: `"full"` also survives power loss. @default {"normal"} */
-  durability?: "normal" | "full";
-  /** Milliseconds any connection waits for a lock held by another process. @default {5000} */
-  busyTimeout?: number;
-  /** The most write requests one commit may carry. @default {1000} */
-  maxBatch?: number;
-  /** Write requests in flight beyond which new calls wait for room. @default {10000} */
-  maxQueue?: number;
-  /** INTEGER values come back as `bigint`. @default {false} */
-  safeIntegers?: boolean;
-  /** Milliseconds after which an interactive transaction still open is rolled back and fails. @default {30000} */
-  transactionTimeout?: number;
-  /** Extra pragmas run on every connection at open, e.g. `{ foreign_keys: true }`. */
-  pragmas?: Record<string, string | number | boolean>;
-  /**
-   * Schema migrations, in order: SQL text, or a function running statements on a
-   * {@linkcode Transaction}. `PRAGMA user_version` counts those applied; at open, the ones past
-   * it run through the writer in one transaction, so `open()` applies them all or rejects with a
-   * {@linkcode MigrationError} naming the one that failed and leaves the database as it was.
-   * Never edit or remove a migration that has shipped; append new ones.
-   * @default {[]}
-   */
-  migrations?: readonly Migration[];
-  /**
-   * Called on your thread after each commit of the writer, with what it carried and how long it
-   * took: one call per group commit or interactive transaction, so it is cheap enough to leave
-   * on (e.g. to feed metrics). An error it throws is logged and ignored.
-   */
-  onCommit?: (event: CommitEvent) => void;
-}
-
-/**
- * What {@linkcode OpenOptions.onCommit} is told about a commit.
- *
- * @example
- * ```ts
- * import { type CommitEvent, open } from "@walpool/walpool";
- *
- * const slow: CommitEvent[] = [];
- * await using db = await open("app.db", { onCommit: (e) => e.ms > 100 && slow.push(e) });
- * ```
- */
-export interface CommitEvent {
-  /** `"group"`: writes committed together; `"transaction"`: an interactive transaction. */
-  kind: "group" | "transaction";
-  /** Requests (statements, for a transaction) the commit applied. */
-  requests: number;
-  /** Requests of the group (statements of the transaction) that failed alone. */
-  failed: number;
-  /** SQLite transactions used: more than 1 when a group was replayed after a rollback. */
-  commits: number;
-  /** Milliseconds: the writer's time on the group, commit and sync included; for a transaction, from BEGIN to COMMIT. */
-  ms: number;
-}
-
-/**
- * Counters of a database, as a plain object.
- *
- * @example
- * ```ts
- * import { open, type Stats } from "@walpool/walpool";
- *
- * await using db = await open("app.db");
- * const s: Stats = db.stats();
- * console.log(`${s.queued + s.inFlight} writes pending, p99 ${s.writeLatency.p99Ms} ms`);
- * ```
- */
-export interface Stats {
-  /** Write requests waiting on the calling thread (for room, or for a transaction). */
-  queued: number;
-  /** Write requests sent to the writer and not yet answered. */
-  inFlight: number;
-  /** Transactions the writer committed for grouped writes. */
-  commits: number;
-  /** Write requests those commits carried. */
-  committedRequests: number;
-  /** `committedRequests / commits`. */
-  requestsPerCommit: number;
-  /** The most requests one commit carried. */
-  largestCommit: number;
-  /** Grouped write requests that failed (statements inside `transaction()` are not counted). */
-  failures: number;
-  /** Interactive transactions begun. */
-  transactions: number;
-  /** Reads answered by the readers. */
-  reads: number;
-  /** Of those, reads run on the calling thread (see {@linkcode OpenOptions.routeReads}). */
-  inlineReads: number;
-  /** Reads waiting for an answer. */
-  readsInFlight: number;
-  /** Reader workers (0 with one inline reader). */
-  readers: number;
-  /** Workers started again after they stopped. */
-  workerRestarts: number;
-  /** Bytes of the WAL not yet checkpointed, as of the writer's last idle checkpoint. */
-  walBytes: number;
-  /** The most WAL bytes an idle checkpoint found. */
-  largestWalBytes: number;
-  /**
-   * Checkpoint operations the writer ran when idle, PASSIVE and TRUNCATE each counted (SQLite's
-   * own at commits are not).
-   */
-  checkpoints: number;
-  /** Milliseconds from each write call to its answer: waiting for room, the trip, the commit. */
-  writeLatency: LatencySummary;
-  /** Milliseconds each write waited on your thread before it was sent: for room, or a transaction. */
-  queueWait: LatencySummary;
-  /** Milliseconds the writer spent on each group of writes, commit and sync included. */
-  commitLatency: LatencySummary;
-  /** Commits by the requests they carried: `{ "1": 12, "2-3": 40, …, "1024+": 1 }`. */
-  commitSizes: Record<string, number>;
-  /**
-   * Times the writer's BEGIN took over 1 ms: it waits there for a lock held by another process
-   * (a busy machine can also make one slow now and then).
-   */
-  lockWaits: number;
-  /** Milliseconds those waits took in all. */
-  lockWaitMs: number;
-  /** Calls that failed with SQLITE_BUSY: another process held a lock past `busyTimeout`. */
-  busyFailures: number;
-  /** Per reader worker, the share of its time since it started spent running reads (0–1). */
-  readerUtilisation: number[];
-}
-
-/**
- * The statements available inside {@linkcode Database.transaction}: they run in its transaction.
- *
- * @example
- * ```ts
- * import { open, type Transaction } from "@walpool/walpool";
- *
- * async function move(tx: Transaction, from: number, to: number, amount: number) {
- *   await tx.run("UPDATE accounts SET balance = balance - ? WHERE id = ?", [amount, from]);
- *   await tx.run("UPDATE accounts SET balance = balance + ? WHERE id = ?", [amount, to]);
- * }
- * await using db = await open("app.db");
- * await db.exec("CREATE TABLE IF NOT EXISTS accounts(id INTEGER PRIMARY KEY, balance INTEGER)");
- * await db.transaction((tx) => move(tx, 1, 2, 10));
- * ```
- */
-export interface Transaction {
-  /** Runs a statement in the transaction. */
-  run(sql: string, params?: Params): Promise<RunResult>;
-  /** The first row, seeing the transaction's own writes. */
-  get<T = Row>(sql: string, params?: Params): Promise<T | undefined>;
-  /** Every row, seeing the transaction's own writes. */
-  all<T = Row>(sql: string, params?: Params): Promise<T[]>;
-  /** Every row as an array of values in column order, seeing the transaction's own writes. */
-  values<T extends unknown[] = unknown[]>(sql: string, params?: Params): Promise<T[]>;
-  /** One or more statements, atomically. */
-  exec(sql: string): Promise<void>;
-  /** Tagged templates in the transaction: see {@linkcode Database.sql}. */
-  readonly sql: SqlTag;
-}
-
-/**
- * Options of {@linkcode Database.transaction}.
- *
- * @example
- * ```ts
- * import { open } from "@walpool/walpool";
- *
- * await using db = await open("app.db");
- * const n = await db.transaction(async (tx) => (await tx.all("SELECT 1")).length, { timeout: 500 });
- * ```
- */
-export interface TransactionOptions extends CallOptions {
-  /** Overrides `transactionTimeout` for this transaction (ms). */
-  timeout?: number;
-}
-
-const isBun = "Bun" in globalThis;
+// Until writer.ts and transaction.ts import these from types.ts, their home.
 
 /** The writer and readers behind each database, for tests (not exported by `mod.ts`). */
 export const internals: WeakMap<Database, { writer: Writer; readers: Readers }> = new WeakMap();
@@ -561,10 +285,24 @@ export class Database implements AsyncDisposable {
    * before it). Inside `fn`, use `tx`, never `db`, for writes: a write through `db` would wait for
    * the transaction itself, so it is rejected at once.
    *
-   * @param fn Gets `tx.run/get/all/exec`.
+   * Its statements go to the writer over shared memory, and an answer that comes within 2 ms is
+   * taken synchronously (the calling thread waits microseconds per statement, as with the raw
+   * binding; longer, it waits asynchronously). So a callback that awaits only its own statements
+   * runs in one task and holds the writer only for as long as its statements take. Transactions
+   * that follow each other closely share one COMMIT (group commit): each runs in a savepoint,
+   * fails alone, and resolves once the shared COMMIT succeeded. Should SQLite roll everything back
+   * (`RAISE(ROLLBACK)`, `SQLITE_FULL`, …) or that COMMIT fail, the transactions before are
+   * replayed statement by statement; one whose statements then give other results (it read
+   * `random()`, say) fails with `SQLITE_ABORT_ROLLBACK` and nothing of it is applied.
+   *
+   * @param fn Gets `tx.run/get/all/values/exec` and `tx.sql`.
    * @param opts `timeout` (default `transactionTimeout`), `signal` to abort before it begins.
    * @returns What `fn` returned, once committed.
-   * @throws {SqliteError} A statement or the commit failed.
+   * @throws {SqliteError} A statement or the commit failed (`SQLITE_ABORT_ROLLBACK`: rolled
+   * back with a neighbour and could not be replayed; it can be retried).
+   * @throws {TransactionError} A write through `db` inside `fn`, or a statement on `tx` after it ended.
+   * @throws {ClosedError} The database is closed.
+   * @throws {WorkerError} The writer stopped before the transaction was reported committed.
    * @throws {DOMException} `TimeoutError`: still open after the timeout; rolled back.
    * @example
    * ```ts
@@ -618,6 +356,7 @@ export class Database implements AsyncDisposable {
       largestCommit: c.largestCommit,
       failures: c.failures,
       transactions: c.transactions,
+      transactionCommits: c.transactionCommits,
       reads: this.#readers.reads,
       inlineReads: this.#readers.inlineReads,
       readsInFlight: this.#readers.outstanding,
@@ -664,150 +403,4 @@ export class Database implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
-
-/**
- * Opens (creating if needed) a database file in WAL mode, starts the writer worker and the
- * readers, and resolves once all are ready.
- *
- * @param path A file path or `file:` URL.
- * @param options See {@linkcode OpenOptions}.
- * @returns The database.
- * @throws {SqliteError} The file cannot be opened or written.
- * @throws {TypeError} An option has the wrong type.
- * @throws {RangeError} A number option is out of range.
- * @throws {MigrationError} A migration failed; none was applied.
- * @example
- * ```ts
- * import { open } from "@walpool/walpool";
- *
- * await using db = await open("app.db", {
- *   readers: 2,
- *   durability: "full",
- *   migrations: ["CREATE TABLE IF NOT EXISTS notes(id INTEGER PRIMARY KEY, body TEXT NOT NULL)"],
- * });
- * ```
- */
-export async function open(path: string | URL, options: OpenOptions = {}): Promise<Database> {
-  const o = checkOptions(options);
-  const base: ConnectionConfig = {
-    driver: o.driver,
-    path: filePath(path),
-    readonly: false,
-    safeIntegers: o.safeIntegers,
-    busyTimeout: o.busyTimeout,
-    durability: o.durability,
-    pragmas: o.pragmas,
-  };
-  // Internal, for walpool's fault-injection tests: faults for the writer's connection only.
-  const faults = (options as { faults?: FaultPlan }).faults;
-  const writer = await Writer.start({ ...base, faults }, o.maxBatch, o.maxQueue, o.onCommit);
-  let readers: Readers;
-  try {
-    readers = await Readers.start({ ...base, readonly: true }, o.readers, o.routeReads);
-  } catch (error) {
-    await writer.close();
-    throw error;
-  }
-  const db = new Database(writer, readers, o.transactionTimeout);
-  try {
-    if (o.migrations.length) await migrate(db, o.migrations);
-  } catch (error) {
-    await db.close();
-    throw error;
-  }
-  return db;
-}
-
-function filePath(path: string | URL): string {
-  let p: string;
-  if (path instanceof URL) {
-    if (path.protocol !== "file:") {
-      throw new TypeError(`Only file: URLs can be opened, not ${path.protocol}`);
-    }
-    p = decodeURIComponent(path.pathname);
-  } else if (typeof path === "string") {
-    p = path;
-  } else {
-    throw new TypeError("The path must be a string or a file: URL");
-  }
-  if (p === "" || p === ":memory:" || p.startsWith("file:")) {
-    throw new TypeError(
-      `Cannot open "${p}": walpool needs a database file that its workers can share (not ":memory:", "" or a file: URI string)`,
-    );
-  }
-  if (p.startsWith("/")) return p;
-  const cwd = (globalThis as { process?: { cwd(): string } }).process?.cwd() ?? ".";
-  return `${cwd}/${p}`;
-}
-
-/** Timers and SQLite take a 32-bit signed number of milliseconds. */
-const MAX_MS = 2 ** 31 - 1;
-
-/** Checks an integer option: `TypeError` if it is not one, `RangeError` out of [min, 2^31 - 1]. */
-function integerOption(name: string, value: unknown, min: number): number {
-  if (typeof value !== "number" || !Number.isInteger(value)) {
-    throw new TypeError(`Option ${name} must be an integer, got ${String(value)}`);
-  }
-  if (value < min || value > MAX_MS) {
-    throw new RangeError(`Option ${name} must be from ${min} to ${MAX_MS}, got ${value}`);
-  }
-  return value;
-}
-
-function checkOptions(
-  options: OpenOptions,
-): Required<Omit<OpenOptions, "pragmas" | "onCommit">> & {
-  pragmas: string[];
-  onCommit?: OpenOptions["onCommit"];
-} {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError("Options must be an object");
-  }
-  const int = (name: keyof OpenOptions, value: unknown, fallback: number, min: number): number =>
-    value === undefined ? fallback : integerOption(name, value, min);
-  const driver = options.driver ?? (isBun ? "bun:sqlite" : "node:sqlite");
-  if (!["bun:sqlite", "node:sqlite", "@db/sqlite"].includes(driver)) {
-    throw new TypeError(
-      `Unknown driver "${driver}": use "bun:sqlite", "node:sqlite" or "@db/sqlite"`,
-    );
-  }
-  if (options.onCommit !== undefined && typeof options.onCommit !== "function") {
-    throw new TypeError("Option onCommit must be a function");
-  }
-  const routeReads = options.routeReads ?? "adaptive";
-  if (!["adaptive", "inline", "workers"].includes(routeReads)) {
-    throw new TypeError(
-      `Option routeReads must be "adaptive", "inline" or "workers", got ${String(routeReads)}`,
-    );
-  }
-  const durability = options.durability ?? "normal";
-  if (durability !== "normal" && durability !== "full") {
-    throw new TypeError(`Option durability must be "normal" or "full", got ${String(durability)}`);
-  }
-  const pragmas = Object.entries(options.pragmas ?? {}).map(([name, value]) => {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-      throw new TypeError(`Invalid pragma name "${name}"`);
-    }
-    const reserved = RESERVED_PRAGMAS[name.toLowerCase()];
-    if (reserved) throw new TypeError(`Pragma ${name} is set by walpool: ${reserved}`);
-    if (typeof value === "boolean") return `${name} = ${value ? "ON" : "OFF"}`;
-    if (typeof value === "number" && Number.isFinite(value)) return `${name} = ${value}`;
-    if (typeof value === "string") return `${name} = '${value.replaceAll("'", "''")}'`;
-    throw new TypeError(`Pragma ${name} must be a string, finite number or boolean`);
-  });
-  return {
-    driver,
-    readers: int("readers", options.readers, 2, 0),
-    routeReads,
-    durability,
-    busyTimeout: int("busyTimeout", options.busyTimeout, 5000, 0),
-    maxBatch: int("maxBatch", options.maxBatch, 1000, 1),
-    maxQueue: int("maxQueue", options.maxQueue, 10000, 1),
-    safeIntegers: options.safeIntegers ?? false,
-    transactionTimeout: int("transactionTimeout", options.transactionTimeout, 30000, 1),
-    pragmas,
-    migrations: checkMigrations(options.migrations),
-    onCommit: options.onCommit,
-  };
 }

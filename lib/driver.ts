@@ -1,13 +1,15 @@
 /**
  * The driver interface: the small structural contract every SQLite binding adapter implements.
  * The core in `lib/` talks only to these types; each file in `lib/drivers/` supplies a value of
- * {@linkcode Driver} for one binding. Types only.
+ * {@linkcode Driver} for one binding, and so may a module of your own, named by URL in the
+ * `driver` option of `open()`. Types only.
  *
  * @module
  */
 
 /**
- * The bindings walpool can drive.
+ * The bindings walpool has a driver for (the `driver` option also takes the URL of a module
+ * exporting a `Driver` of your own).
  *
  * @example
  * ```ts
@@ -80,10 +82,13 @@ export interface SqliteErrorInfo {
   message: string;
 }
 
-/** A binding adapter. */
+/**
+ * A binding adapter: what `lib/drivers/*.ts` export as `driver`, and what a driver module named
+ * by URL in the `driver` option of `open()` exports as `driver` or as its default export.
+ */
 export interface Driver {
-  /** Which binding this adapts. */
-  readonly name: DriverName;
+  /** Which binding this adapts, for people reading: a {@linkcode DriverName} for walpool's own. */
+  readonly name: string;
   /** Opens (creating unless read-only) a database file. */
   open(path: string, options: DriverOpenOptions): DriverConnection;
   /** SQLite's code and message of an error the binding raised, or `undefined` if it is not one. */

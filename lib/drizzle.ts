@@ -35,7 +35,7 @@
  * @module
  */
 
-import type { Value } from "./database.ts";
+import type { Value } from "./types.ts";
 import { statementInfo } from "./_classify.ts";
 
 /**

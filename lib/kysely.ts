@@ -34,7 +34,8 @@
  * @module
  */
 
-import type { Database, Params, Transaction } from "./database.ts";
+import type { Database } from "./database.ts";
+import type { Params, Transaction } from "./types.ts";
 import { statementInfo } from "./_classify.ts";
 
 /**

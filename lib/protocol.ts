@@ -14,8 +14,7 @@
  * @module
  */
 
-import type { BindParams, BindValue, DriverName } from "./driver.ts";
-import type { FaultPlan } from "./_faults.ts";
+import type { BindParams, BindValue } from "./driver.ts";
 
 /** An error as plain data (rebuilt on arrival by `fromErrorData`). */
 export interface ErrorData {
@@ -31,7 +30,8 @@ export interface ErrorData {
 
 /** What a worker needs to open its connection. */
 export interface ConnectionConfig {
-  driver: DriverName;
+  /** A `DriverName`, or the URL (`href`) of a driver module: see `_load_driver.ts`. */
+  driver: string;
   path: string;
   readonly: boolean;
   safeIntegers: boolean;
@@ -39,8 +39,6 @@ export interface ConnectionConfig {
   durability: "normal" | "full";
   /** Extra pragmas, already rendered as `name = value` text. */
   pragmas: string[];
-  /** Walpool's own fault-injection tests only: a fault for this connection's driver. */
-  faults?: FaultPlan;
 }
 
 /** A statement with its parameters. */
@@ -104,7 +102,9 @@ export type ToReader =
  * answers message: `commits`, the requests each commit carried, and `ms`, its time on these
  * answers; `lockWaits`/`lockWaitMs`, BEGINs that waited for another process's lock. A reader
  * reports `ms`, its time on the reads. `wal` reports the WAL's size after the writer's
- * checkpoints.
+ * checkpoints. `txs` reports the interactive transactions committed by a group commit: every one
+ * released up to `upTo` (numbered by the writer, see `transaction_group.ts`) but the failed, in
+ * `commits` transactions of SQLite.
  */
 export type FromWorker =
   | { t: "ready" }
@@ -120,6 +120,7 @@ export type FromWorker =
     lockWaitMs?: number;
   }
   | { t: "wal"; bytes: number; largestBytes: number; checkpoints: number }
+  | { t: "txs"; upTo: number; failed: Record<number, ErrorData>; commits: number }
   | { t: "closed" };
 
 // --- the column layout ----------------------------------------------------------------------
@@ -206,8 +207,8 @@ export interface AnswerBatch {
   /** The value, or `undefined` for run results, failures and cancellations. */
   values: unknown[];
   /** Run results by index: `changes` and `lastInsertRowid`. */
-  changes: Record<number, number>;
-  rowids: Record<number, number | bigint>;
+  changes: (number | undefined)[];
+  rowids: (number | bigint | undefined)[];
   errors: Record<number, ErrorData>;
   /** Indexes of requests a `cancel` stopped before they started. */
   cancelled: number[];
@@ -218,13 +219,14 @@ export function encodeAnswers(answers: readonly Answer[]): AnswerBatch {
   const batch: AnswerBatch = {
     ids: [],
     values: [],
-    changes: {},
-    rowids: {},
+    changes: [],
+    rowids: [],
     errors: {},
     cancelled: [],
   };
-  const changes: number[] = [];
-  const rowids: (number | bigint)[] = [];
+  // Run results go by index: dense arrays when every answer is one (the common case), arrays
+  // with holes otherwise.
+  const { changes, rowids } = batch;
   for (let i = 0; i < answers.length; i++) {
     const a = answers[i];
     batch.ids.push(a.id);
@@ -238,9 +240,6 @@ export function encodeAnswers(answers: readonly Answer[]): AnswerBatch {
     } else value = a.value;
     batch.values.push(value);
   }
-  // Dense arrays when every answer is a run result (the common case), sparse objects otherwise.
-  batch.changes = changes;
-  batch.rowids = rowids;
   return batch;
 }
 

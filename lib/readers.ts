@@ -8,6 +8,7 @@ import type { BindParams } from "./driver.ts";
 import type { ConnectionConfig, ReadKind, ReadRequest } from "./protocol.ts";
 import { WorkerClient } from "./_worker_client.ts";
 import { Connection } from "./_connection.ts";
+import { isBusy } from "./_sqlite_codes.ts";
 import { callerStack, fromErrorData, toErrorData, WorkerError } from "./errors.ts";
 
 /** Where reads run: decided per SQL text by cost, or always on one side. */
@@ -95,7 +96,7 @@ export class Readers {
           }
         }
         for (const k in message.batch.errors) {
-          if (message.batch.errors[k].code?.startsWith("SQLITE_BUSY")) this.busyFailures++;
+          if (isBusy(message.batch.errors[k].code)) this.busyFailures++;
         }
       },
       () => this.#died(i),
@@ -176,7 +177,7 @@ export class Readers {
       return Promise.resolve(conn[kind](sql, params));
     } catch (error) {
       const data = toErrorData(error, conn.driver);
-      if (data.code?.startsWith("SQLITE_BUSY")) this.busyFailures++;
+      if (isBusy(data.code)) this.busyFailures++;
       return Promise.reject(fromErrorData(data));
     } finally {
       const ms = performance.now() - began;

@@ -4,19 +4,13 @@
 // short budget, so a callback that only awaits its own statements runs in one task and holds the
 // writer for microseconds, not for as long as other work delays its answers.
 
-import type { Params, Row, RunResult, Transaction } from "./database.ts";
+import type { Params, Row, RunResult, SqlTag, Transaction } from "./types.ts";
 import type { TxRequest } from "./protocol.ts";
 import type { Writer } from "./writer.ts";
 import { bindParams } from "./_params.ts";
 import { checkStatement } from "./_classify.ts";
-import {
-  callerStack,
-  fromErrorData,
-  rejectThrown,
-  TransactionError,
-  WorkerError,
-} from "./errors.ts";
-import { type SqlTag, sqlTag } from "./sql_tag.ts";
+import { callerStack, fromErrorData, rejectThrown, TransactionError } from "./errors.ts";
+import { sqlTag } from "./sql_tag.ts";
 
 /**
  * How long (ms) the calling thread may wait synchronously for the writer to answer one
@@ -61,7 +55,12 @@ export async function runTransaction<T>(
       throw error;
     });
   };
-  /** Sends COMMIT or ROLLBACK without waiting for it, so that other writes can go on at once. */
+  /**
+   * Ends the transaction. The writer answers COMMIT at once with the number it gave the
+   * transaction in its group, and the group commits soon after: the writer is released to the
+   * next transaction without waiting for that COMMIT (or its fsync), and this one resolves once
+   * the writer reports the group committed.
+   */
   const end = (kind: "commit" | "rollback", why: string): Promise<unknown> => {
     ended = why;
     scope.open = false;
@@ -69,15 +68,9 @@ export async function runTransaction<T>(
       lease.release(Promise.resolve());
       return Promise.resolve();
     }
-    const done = call({ id: nextId++, kind }, 0).catch((error) => {
-      if (kind === "commit" && error instanceof WorkerError) {
-        throw new WorkerError(
-          `${error.message}; the COMMIT had been sent, so it may have applied`,
-          true,
-        );
-      }
-      throw error;
-    });
+    const done = call({ id: nextId++, kind }).then((seq) =>
+      kind === "commit" ? writer.committedAs(seq as number) : undefined
+    );
     lease.release(done);
     return done;
   };

@@ -5,6 +5,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type {
   ConnectionConfig,
+  ErrorData,
   FromWorker,
   ReadKind,
   Statement,
@@ -13,9 +14,16 @@ import type {
 import type { BindParams } from "./driver.ts";
 import { type Pending, WorkerClient } from "./_worker_client.ts";
 import { Fifo } from "./_fifo.ts";
-import { ClosedError, madeOnArrival, TransactionError, WorkerError } from "./errors.ts";
+import {
+  ClosedError,
+  fromErrorData,
+  madeOnArrival,
+  TransactionError,
+  WorkerError,
+} from "./errors.ts";
 import { Latencies, Sizes } from "./_histogram.ts";
-import type { CommitEvent } from "./database.ts";
+import type { CommitEvent } from "./types.ts";
+import { isBusy } from "./_sqlite_codes.ts";
 import { channelBuffer, TxCaller } from "./_tx_channel.ts";
 
 /** What a caller can ask of the writer (the id is added here). */
@@ -109,6 +117,8 @@ export interface WriterCounters {
   largestCommit: number;
   failures: number;
   transactions: number;
+  /** SQLite commits that interactive transactions took (several share one). */
+  transactionCommits: number;
   restarts: number;
   walBytes: number;
   largestWalBytes: number;
@@ -130,6 +140,14 @@ function tickTime(): number {
   }
   return now;
 }
+
+/** Milliseconds of transactions the calling thread runs back to back before it yields once. */
+const BURST_MS = 2;
+
+/** Calls `fn` once the event loop has turned: `setImmediate` where there is one (no 1 ms clamp). */
+const nextTurn: (fn: () => void) => void =
+  (globalThis as { setImmediate?: (fn: () => void) => void }).setImmediate ??
+    ((fn) => setTimeout(fn, 0));
 
 /** Which writer's transaction callback an async context runs in, while it is open. */
 export interface TransactionScope {
@@ -161,6 +179,7 @@ export class Writer {
     largestCommit: 0,
     failures: 0,
     transactions: 0,
+    transactionCommits: 0,
     restarts: 0,
     walBytes: 0,
     largestWalBytes: 0,
@@ -341,6 +360,29 @@ export class Writer {
     this.#settle();
   }
 
+  /** When this thread began lending the writer without returning to its event loop. */
+  #burstStart: number | undefined;
+  #turnMarked = false;
+
+  /**
+   * Whether a transaction may begin in this task. Transactions run back to back in one task
+   * (each answered synchronously) would starve the event loop (timers, I/O, other requests):
+   * after BURST_MS of them, the next waits for the event loop to turn once.
+   */
+  #mayLendNow(): boolean {
+    const now = performance.now();
+    if (!this.#turnMarked) {
+      this.#turnMarked = true;
+      this.#burstStart = now;
+      nextTurn(() => {
+        this.#turnMarked = false;
+        this.#pump();
+      });
+      return true;
+    }
+    return now - this.#burstStart! < BURST_MS;
+  }
+
   /**
    * Sends queued requests while there is room and no transaction holds the writer; lends the
    * writer to a transaction whose turn it is once everything sent before it is answered.
@@ -349,7 +391,7 @@ export class Writer {
     while (!this.#txOpen && this.#queue.length && this.#client.alive) {
       const head = this.#queue.peek()!;
       if (head instanceof Ticket) {
-        if (this.#sent > 0) return;
+        if (this.#sent > 0 || !this.#mayLendNow()) return;
         this.#queue.shift();
         this.#lend(head);
         return;
@@ -362,7 +404,11 @@ export class Writer {
     }
   }
 
-  #answered(message: Extract<FromWorker, { t: "answers" | "wal" }>): void {
+  #answered(message: Extract<FromWorker, { t: "answers" | "wal" | "txs" }>): void {
+    if (message.t === "txs") {
+      this.counters.transactionCommits += message.commits;
+      return this.#groupCommitted(message.upTo, message.failed);
+    }
     if (message.t === "wal") {
       this.counters.walBytes = message.bytes;
       this.counters.largestWalBytes = message.largestBytes;
@@ -378,7 +424,7 @@ export class Writer {
     let failed = 0;
     for (const i in errors) {
       failed++;
-      if (errors[i].code?.startsWith("SQLITE_BUSY")) c.busyFailures++;
+      if (isBusy(errors[i].code)) c.busyFailures++;
     }
     if (!message.commits) return; // no group was committed (e.g. a transaction's statement)
     let requests = 0;
@@ -409,6 +455,23 @@ export class Writer {
     }
   }
 
+  /** Interactive transactions released into the writer's group, by number, until it commits. */
+  #awaitingCommit = new Map<number, { resolve(): void; reject(error: Error): void }>();
+
+  /** Resolves once the group holding the transaction the writer numbered `seq` committed. */
+  committedAs(seq: number): Promise<void> {
+    return new Promise((resolve, reject) => this.#awaitingCommit.set(seq, { resolve, reject }));
+  }
+
+  #groupCommitted(upTo: number, failed: Record<number, ErrorData>): void {
+    for (const [seq, waiter] of this.#awaitingCommit) {
+      if (seq > upTo) continue;
+      this.#awaitingCommit.delete(seq);
+      if (failed[seq]) waiter.reject(fromErrorData(failed[seq]));
+      else waiter.resolve();
+    }
+  }
+
   /** Tells the onCommit hook about an interactive transaction that committed. */
   committed(event: CommitEvent): void {
     this.#notify(event);
@@ -428,7 +491,18 @@ export class Writer {
   }
 
   #died(): void {
-    // Requests the worker held were rejected by the client; an open transaction is gone.
+    // Requests the worker held were rejected by the client; an open transaction is gone, and so
+    // is the group of those released and not yet committed (the worker's numbering starts over).
+    for (const waiter of this.#awaitingCommit.values()) {
+      waiter.reject(madeOnArrival(
+        new WorkerError(
+          "The writer worker stopped before it reported this transaction committed; it may " +
+            "have been applied",
+          true,
+        ),
+      ));
+    }
+    this.#awaitingCommit.clear();
     this.#channel.fail(
       madeOnArrival(
         new WorkerError("The writer worker stopped during this transaction; it was not committed"),

@@ -8,16 +8,15 @@ import {
   type Answer,
   decodeRequests,
   encodeAnswers,
-  type ErrorData,
   type ToWriter,
-  type TxRequest,
   type WriteRequest,
 } from "./protocol.ts";
 import { TxServer } from "./_tx_channel.ts";
 import { Connection } from "./_connection.ts";
 import { parentPort } from "./_worker_host.ts";
 import { toErrorData } from "./errors.ts";
-import { begin, commitGroup, execute, failed, newTally, rollbackQuietly } from "./group_commit.ts";
+import { commitGroup, newTally } from "./group_commit.ts";
+import { TransactionGroup } from "./transaction_group.ts";
 
 const port = await parentPort();
 
@@ -25,6 +24,7 @@ let conn: Connection;
 let maxBatch = 1;
 let busyTimeout = 0;
 let channel!: TxServer;
+let txs!: TransactionGroup;
 /** A chunk of grouped requests, the close request, or a transaction's BEGIN on the channel. */
 type Chunk = WriteRequest[] | "close" | "transaction";
 let controller!: ReadableStreamDefaultController<Chunk>;
@@ -46,6 +46,9 @@ port.onMessage((message) => {
       channel = new TxServer(msg.channel);
       Connection.open(msg.config).then((c) => {
         conn = c;
+        txs = new TransactionGroup(conn, channel, tally, (outcome) => {
+          port.post({ t: "txs", ...outcome });
+        });
         port.post({ t: "ready" });
         watchChannel();
         void loop();
@@ -92,6 +95,11 @@ function watchChannel(): void {
  */
 const DOZE_MS = 2;
 const DOZE_SPIN_MS = 0.05;
+/**
+ * How long (ms) a group of interactive transactions waits for the next one to join before it is
+ * committed: transactions the calling thread runs back to back share one COMMIT.
+ */
+const GROUP_SPIN_MS = 0.03;
 
 /** Takes a request out of the cancellable set; false if it was cancelled. */
 function start(req: WriteRequest): boolean {
@@ -112,18 +120,26 @@ async function loop(): Promise<void> {
     ) {
       if (chunksWaiting === 0 && head === backlog.length) {
         // The caller starts a transaction only once every chunk it sent before is answered.
+        if (txs.open) {
+          if (!txs.due && channel.doze(GROUP_SPIN_MS, GROUP_SPIN_MS)) {
+            if (!txs.serve()) return; // being terminated
+            continue;
+          }
+          txs.commit();
+        }
         if (channel.doze(DOZE_SPIN_MS, DOZE_MS)) {
-          if (!serveTransaction()) return; // being terminated
+          if (!txs.serve()) return; // being terminated
           continue;
         }
         channel.heard(); // what rang until now, the event loop delivers
+        if (chunksWaiting === 0) idleTimer ??= setTimeout(checkpoint, IDLE_MS);
       }
       const { value } = await reader.read();
       chunksWaiting--;
       if (value === "close") {
         closing = true;
       } else if (value === "transaction") {
-        if (channel.waiting && !serveTransaction()) return; // being terminated
+        if (channel.waiting && !txs.serve()) return; // being terminated
         watchChannel();
       } else {
         backlog = head < backlog.length ? backlog.slice(head).concat(value!) : value!;
@@ -138,12 +154,13 @@ async function loop(): Promise<void> {
       if (start(req)) group.push(req);
     }
     clearTimeout(idleTimer);
+    idleTimer = undefined;
+    if (txs.open) txs.commit(); // the transactions before these writes
     if (group.length) {
       const began = performance.now();
       const answers = commitGroup(conn, group, tally);
       post(answers, performance.now() - began);
     }
-    if (head === backlog.length && chunksWaiting === 0) idleTimer = setTimeout(checkpoint, IDLE_MS);
   }
 }
 
@@ -178,6 +195,7 @@ const wal = { pages: 0, largest: 0, checkpoints: 0, pageSize: 0 };
  * own PASSIVE auto-checkpoint keeps running at commits in between.
  */
 function checkpoint(): void {
+  idleTimer = undefined;
   if (conn.inTransaction()) return;
   try {
     wal.pageSize ||= Number(conn.get("PRAGMA page_size", [])?.page_size);
@@ -206,68 +224,9 @@ function checkpoint(): void {
   });
 }
 
-// --- interactive transactions -------------------------------------------------------------
-
-/**
- * Serves the transaction whose first statement waits on the channel, statement by statement,
- * until its COMMIT or ROLLBACK. Synchronous: the writer takes nothing else meanwhile, and sleeps
- * on the channel while the caller's code runs. False if the writer is being terminated.
- */
-function serveTransaction(): boolean {
-  clearTimeout(idleTimer);
-  const began = performance.now();
-  /** Why every later statement fails: BEGIN failed, or SQLite rolled the transaction back. */
-  let lost: ErrorData | undefined;
-  for (;;) {
-    const req = channel.next();
-    if (!req) return false;
-    if ("begin" in req && req.begin) {
-      try {
-        begin(conn, tally);
-      } catch (error) {
-        lost = failed(conn, req, error).error;
-      }
-    }
-    const answer = lost ? { id: req.id, error: lost } : transactionStep(req);
-    if (!lost && answer.error && req.kind !== "commit" && !conn.inTransaction()) {
-      lost = {
-        name: "SqliteError",
-        code: "SQLITE_ABORT_ROLLBACK",
-        errcode: 516,
-        message: "The transaction was rolled back by SQLite after an earlier statement failed (" +
-          answer.error.message + ")",
-      };
-    }
-    if (req.kind === "rollback") channel.answer({ id: req.id });
-    else channel.answer(answer);
-    if (req.kind === "commit" || req.kind === "rollback") break;
-  }
-  if (tally.lockWaits) post([], performance.now() - began);
-  if (chunksWaiting === 0) idleTimer = setTimeout(checkpoint, IDLE_MS);
-  return true;
-}
-
-/** Carries out one statement of an interactive transaction that is open. */
-function transactionStep(req: TxRequest): Answer {
-  try {
-    switch (req.kind) {
-      case "rollback":
-        conn.exec("ROLLBACK");
-        return { id: req.id };
-      case "commit":
-        conn.exec("COMMIT");
-        return { id: req.id };
-      default:
-        return { id: req.id, value: execute(conn, req) };
-    }
-  } catch (error) {
-    if (req.kind === "commit" || req.kind === "rollback") rollbackQuietly(conn);
-    return failed(conn, req, error);
-  }
-}
-
 function finish(): void {
   clearTimeout(idleTimer);
+  txs.commit();
   try {
     conn.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   } catch { /* a reader of another process may hold the WAL; closing still succeeds */ }

@@ -2,10 +2,17 @@
 
 import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { ClosedError, type Database, open, type OpenOptions, SqliteError } from "../mod.ts";
+import {
+  ClosedError,
+  type CommitEvent,
+  type Database,
+  open,
+  type OpenOptions,
+  SqliteError,
+} from "../mod.ts";
 import type { DriverName } from "../lib/driver.ts";
 import { existsSync } from "node:fs";
-import { runtime, settle, tempPath } from "./_helpers.ts";
+import { runtime, settle, tempPath, within } from "./_helpers.ts";
 import { internals } from "../lib/database.ts";
 
 /** Runs `sql` on the first reader worker itself, bypassing walpool's routing. */
@@ -14,6 +21,22 @@ function onReader(db: Database, sql: string): Promise<unknown> {
   return new Promise((resolve, reject) =>
     reader.send({ id: -1, kind: "all", sql, params: [] }, { resolve, reject })
   );
+}
+
+/**
+ * Counts the messages posted to the writer worker from now on (through the client's `afterPost`
+ * hook, which rings the writer's doorbell): the writer commits each message whole, so a burst
+ * takes at most that many commits.
+ */
+function countMessages(db: Database): () => number {
+  const client = internals.get(db)!.writer.client;
+  const ring = client.afterPost;
+  let messages = 0;
+  client.afterPost = () => {
+    messages++;
+    ring?.();
+  };
+  return () => messages;
 }
 
 /** Opens a transaction that holds the writer; `release()` ends it and resolves when it has. */
@@ -466,13 +489,34 @@ export function conformance(driver: DriverName, skip: true | string): void {
     describe("group commit, order and failures", () => {
       it("commits a burst of concurrent writes in few transactions, each resolved after commit", async () => {
         const db = use(await fresh());
-        const before = db.stats().commits;
+        const before = db.stats();
+        const messages = countMessages(db);
+        const committedWhenResolved: number[] = [];
         const results = await Promise.all(
-          Array.from({ length: 500 }, (_, i) => db.run("INSERT INTO t(v) VALUES (?)", [i])),
+          Array.from(
+            { length: 500 },
+            (_, i) =>
+              db.run("INSERT INTO t(v) VALUES (?)", [i]).then((r) => {
+                committedWhenResolved[i] = db.stats().committedRequests - before.committedRequests;
+                return r;
+              }),
+          ),
         );
         const stats = db.stats();
-        assert.ok(stats.commits - before < 10, `500 writes took ${stats.commits - before} commits`);
-        assert.ok(stats.largestCommit >= 50);
+        const commits = stats.commits - before.commits;
+        assert.equal(stats.committedRequests - before.committedRequests, 500);
+        // The burst goes in a few messages, a chunk of requests each (not one per request), and
+        // the writer commits each message whole, with whatever else waits (maxBatch is 1000).
+        assert.ok(messages() <= 500 / 50, `500 writes went in ${messages()} messages`);
+        assert.ok(
+          commits >= 1 && commits <= messages(),
+          `500 writes in ${messages()} messages took ${commits} commits`,
+        );
+        assert.ok(stats.largestCommit >= 500 / commits);
+        // Each call resolved once the commit that carried it was reported, not before.
+        for (const [i, n] of committedWhenResolved.entries()) {
+          assert.ok(n >= i + 1, `call ${i} resolved when ${n} requests were committed`);
+        }
         assert.deepEqual(results.map((r) => r.lastInsertRowid), results.map((_, i) => i + 1));
         assert.equal((await db.get<{ n: number }>("SELECT count(*) AS n FROM t"))?.n, 500);
       });
@@ -671,11 +715,14 @@ export function conformance(driver: DriverName, skip: true | string): void {
 
     describe("stats()", () => {
       it("counts commits, requests, failures, reads and transactions", async () => {
-        const db = use(await fresh({ readers: 1 }));
+        const events: CommitEvent[] = [];
+        const db = use(await fresh({ readers: 1, onCommit: (e) => events.push(e) }));
         const base = db.stats();
+        const messages = countMessages(db);
         await Promise.all(
           Array.from({ length: 100 }, (_, i) => db.run("INSERT INTO t(v) VALUES (?)", [i])),
         );
+        const burst = messages();
         await db.run("INSERT INTO t(id) VALUES (1)").catch(() => {});
         await db.get("SELECT 1");
         await db.all("SELECT 1");
@@ -683,9 +730,17 @@ export function conformance(driver: DriverName, skip: true | string): void {
         const s = db.stats();
         assert.equal(Object.getPrototypeOf(s), Object.prototype);
         assert.equal(s.committedRequests - base.committedRequests, 100);
-        // The 100 inserts take 1 to 100 commits; the failed insert alone is none.
-        assert.ok(s.commits - base.commits >= 1 && s.commits - base.commits <= 100);
-        assert.equal(s.requestsPerCommit, s.committedRequests / s.commits);
+        // The 100 inserts take at most one commit per message they went in; the failed insert,
+        // alone in its group, commits nothing and is not counted as a commit.
+        const commits = s.commits - base.commits;
+        assert.ok(commits >= 1 && commits <= burst, `${commits} commits for ${burst} messages`);
+        // The same commits as onCommit reported them, one event per group (CREATE TABLE's too).
+        const groups = events.filter((e) => e.kind === "group");
+        const sum = (k: "commits" | "requests") => groups.reduce((n, e) => n + e[k], 0);
+        assert.equal(sum("commits"), s.commits);
+        assert.equal(sum("requests"), s.committedRequests);
+        assert.equal(s.committedRequests, 101);
+        assert.equal(s.requestsPerCommit, 101 / s.commits);
         assert.equal(s.failures - base.failures, 1);
         assert.equal(s.reads - base.reads, 2);
         assert.equal(s.transactions, 1);
@@ -762,17 +817,20 @@ export function conformance(driver: DriverName, skip: true | string): void {
 
       it("rolls back and fails with TimeoutError after transactionTimeout", async () => {
         const db = use(await fresh({ transactionTimeout: 100 }));
-        let late: Promise<unknown> | undefined;
+        let timedOut!: () => void;
+        const ended = new Promise<void>((r) => (timedOut = r));
+        let lateCall!: (answer: unknown) => void;
+        const late = new Promise((r) => (lateCall = r));
+        const tx = db.transaction(async (tx) => {
+          await tx.run("INSERT INTO t(v) VALUES ('slow')");
+          await ended; // until transaction() has failed
+          lateCall(await tx.run("INSERT INTO t(v) VALUES ('too late')").catch((e) => e));
+        });
         await assert.rejects(
-          db.transaction(async (tx) => {
-            await tx.run("INSERT INTO t(v) VALUES ('slow')");
-            await new Promise((r) => setTimeout(r, 400));
-            late = tx.run("INSERT INTO t(v) VALUES ('too late')").catch((e) => e);
-          }),
+          within(tx, 5000, "the transaction to time out").finally(timedOut),
           (e: unknown) => e instanceof Error && e.name === "TimeoutError",
         );
-        await new Promise((r) => setTimeout(r, 500));
-        assert.match(String(await late), /transaction has ended/);
+        assert.match(String(await within(late, 5000, "the late call")), /transaction has ended/);
         await db.run("INSERT INTO t(v) VALUES ('next')");
         assert.deepEqual(await db.all("SELECT v FROM t"), [{ v: "next" }]);
       });
@@ -789,14 +847,18 @@ export function conformance(driver: DriverName, skip: true | string): void {
         const db = await fresh();
         let began!: () => void;
         const begun = new Promise<void>((r) => (began = r));
+        let closing!: () => void;
+        const closeCalled = new Promise<void>((r) => (closing = r));
         const tx = db.transaction(async (tx) => {
           began();
-          await new Promise((r) => setTimeout(r, 50));
+          await closeCalled;
           await tx.run("INSERT INTO t(v) VALUES ('committed')");
           return await db.get("SELECT count(*) AS n FROM t");
         });
         await begun;
-        await db.close();
+        const closed = db.close();
+        closing();
+        await closed;
         assert.deepEqual(await tx, { n: 0 });
         await assert.rejects(db.get("SELECT 1"), ClosedError);
       });

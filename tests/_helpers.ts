@@ -58,6 +58,39 @@ export function runtimeCommand(script: string, ...args: string[]): [string, stri
 /** Resolves after `ms` milliseconds. */
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Resolves once `condition()` holds, checking it every 2 ms: for a state that no event announces.
+ * Rejects, naming `what`, if it still does not hold after `timeoutMs`.
+ */
+export async function waitFor(
+  condition: () => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) {
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
+    await sleep(2);
+  }
+}
+
+/**
+ * `promise`, or a rejection naming `what` if it has not settled after `timeoutMs`: a test that
+ * waits for an event fails, instead of hanging, when the event never comes.
+ */
+export function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout>;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`)),
+      timeoutMs,
+    );
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 /** Settles every promise and sorts them into values and errors. */
 export async function settle<T>(promises: Promise<T>[]) {
   const results = await Promise.allSettled(promises);

@@ -1,12 +1,13 @@
-// A fault-injection driver (wrapping the real one) fails the Nth prepare, step, BEGIN or COMMIT
-// of the writer with SQLITE_IOERR, SQLITE_FULL, SQLITE_BUSY or SQLITE_NOMEM, once or from then
-// on. For every case: each call settles with success or a typed error, nothing acknowledged is
-// missing afterwards, batches are whole, and nothing hangs.
+// A fault-injection driver (wrapping the real one, given to open() by module URL: see
+// _fault_driver.ts) fails the Nth prepare, step, BEGIN or COMMIT of the writer with SQLITE_IOERR,
+// SQLITE_FULL, SQLITE_BUSY or SQLITE_NOMEM, once or from then on. For every case: each call
+// settles with success or a typed error, nothing acknowledged is missing afterwards, batches are
+// whole, and nothing hangs.
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { open, type OpenOptions, SqliteError } from "../mod.ts";
-import type { FaultPlan } from "../lib/_faults.ts";
+import { open, SqliteError } from "../mod.ts";
+import { faultDriver, type FaultPlan } from "./_fault_driver.ts";
 import { tempPath } from "./_helpers.ts";
 
 const OPS: FaultPlan["op"][] = ["prepare", "step", "begin", "commit"];
@@ -31,7 +32,7 @@ async function scenario(plan: FaultPlan): Promise<{ acknowledged: number }> {
   await setup.close();
   let db;
   try {
-    db = await noHang(open(path, { readers: 0, faults: plan } as OpenOptions), 10_000, "open()");
+    db = await noHang(open(path, { readers: 0, driver: faultDriver(plan) }), 10_000, "open()");
   } catch (error) {
     assert.ok(error instanceof SqliteError, `open() failed untyped: ${error}`);
     return { acknowledged: 0 };

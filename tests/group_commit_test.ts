@@ -14,9 +14,8 @@ import {
   type Tally,
 } from "../lib/group_commit.ts";
 import type { Answer, WriteRequest } from "../lib/protocol.ts";
-import { runtime, tempPath } from "./_helpers.ts";
-
-const driver = runtime === "bun" ? "bun:sqlite" : "node:sqlite";
+import { defaultDriver as driver } from "../lib/_runtime.ts";
+import { tempPath } from "./_helpers.ts";
 
 async function connect(setup: string, pragmas: string[] = []): Promise<Connection> {
   const conn = await Connection.open({

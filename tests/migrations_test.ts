@@ -2,7 +2,8 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { type Migration, MigrationError, open, type OpenOptions, SqliteError } from "../mod.ts";
+import { type Migration, MigrationError, open, SqliteError } from "../mod.ts";
+import { faultDriver } from "./_fault_driver.ts";
 import { tempPath } from "./_helpers.ts";
 
 const v1: Migration[] = [
@@ -160,9 +161,9 @@ describe("migrations", () => {
   it("rejects with index -1 when the migrations' transaction cannot begin", async () => {
     const path = tempPath();
     // The writer's second BEGIN (the first checks at open that the file is writable) fails.
-    const faults = { op: "begin", nth: 2, code: "SQLITE_BUSY", persistent: false };
+    const driver = faultDriver({ op: "begin", nth: 2, code: "SQLITE_BUSY" });
     await assert.rejects(
-      open(path, { migrations: v1, faults } as OpenOptions),
+      open(path, { migrations: v1, driver }),
       (e: unknown) =>
         e instanceof MigrationError && e.index === -1 &&
         /^The migrations could not begin, so none was applied: /.test(e.message),

@@ -45,11 +45,16 @@ function mayBeRounded(row: Row | unknown[]): boolean {
 }
 
 /**
- * bun:sqlite rounds integers beyond ±2^53 silently unless it reads them as bigint. The writer
- * reads every integer as bigint and narrows them. A reader reads numbers (faster) and, should a
- * row hold an integer beyond ±2^53, reads the query again as bigint: reads can be repeated.
+ * bun:sqlite rounds integers beyond ±2^53 silently unless it reads them as bigint. A connection
+ * that can write reads every integer as bigint and narrows them. A read-only one reads numbers
+ * first (faster: `numbersFirst`, unless `safeIntegers`) and, should a row hold an integer beyond
+ * ±2^53, runs the statement again reading bigints: its statements change nothing, so they can.
  */
-function statement(stmt: BunStatement, safeIntegers: boolean, reader: boolean): DriverStatement {
+function statement(
+  stmt: BunStatement,
+  safeIntegers: boolean,
+  numbersFirst: boolean,
+): DriverStatement {
   const args = (p: BindParams) => (Array.isArray(p) ? p : [p]) as unknown[];
   const exact = <T>(read: () => T, rows: (r: T) => (Row | unknown[])[]): T => {
     const first = read();
@@ -72,16 +77,16 @@ function statement(stmt: BunStatement, safeIntegers: boolean, reader: boolean): 
     },
     get(p) {
       const read = () => stmt.get(...args(p));
-      const row = reader ? exact(read, (r) => r ? [r] : []) : read();
+      const row = numbersFirst ? exact(read, (r) => r ? [r] : []) : read();
       return row === null ? undefined : narrow(row);
     },
     all(p) {
       const read = () => stmt.all(...args(p));
-      return (reader ? exact(read, (rows) => rows) : read()).map(narrow);
+      return (numbersFirst ? exact(read, (rows) => rows) : read()).map(narrow);
     },
     values(p) {
       const read = () => stmt.values(...args(p));
-      const rows = reader ? exact(read, (rows) => rows) : read();
+      const rows = numbersFirst ? exact(read, (rows) => rows) : read();
       return safeIntegers ? rows : rows.map(narrowRow);
     },
     finalize: () => stmt.finalize(),
@@ -115,17 +120,17 @@ function oneShot(prepare: () => DriverStatement): DriverStatement {
 export const driver: Driver = {
   name: "bun:sqlite",
   open(path, { readonly, safeIntegers }): DriverConnection {
-    const reader = readonly && !safeIntegers;
+    const numbersFirst = readonly && !safeIntegers;
     const db = new Database(path, {
       ...(readonly ? { readonly: true } : { create: true }),
       strict: true,
-      safeIntegers: !reader,
+      safeIntegers: !numbersFirst,
     });
     return {
       prepare: (sql) =>
         EXPLAIN.test(sql)
-          ? oneShot(() => statement(db.prepare(sql), safeIntegers, reader))
-          : statement(db.prepare(sql), safeIntegers, reader),
+          ? oneShot(() => statement(db.prepare(sql), safeIntegers, numbersFirst))
+          : statement(db.prepare(sql), safeIntegers, numbersFirst),
       exec: (sql) => db.exec(sql),
       inTransaction: () => db.inTransaction,
       close: () => db.close(),

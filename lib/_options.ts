@@ -1,0 +1,135 @@
+// The options of open(), checked and given their defaults, and the path of the database file:
+// everything open() settles before it starts a worker.
+
+import * as nodePath from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import type { OpenOptions } from "./types.ts";
+import { RESERVED_PRAGMAS } from "./_classify.ts";
+import { checkMigrations } from "./_migrations.ts";
+import { checkDriver } from "./_load_driver.ts";
+import { defaultDriver } from "./_runtime.ts";
+
+/**
+ * The absolute path of the database file (so that every worker, and one started again after the
+ * process changed directory, opens the same file).
+ *
+ * @throws {TypeError} `path` is not a string or a `file:` URL, or names no file that workers
+ * can share (`""`, `":memory:"`, a `file:` URI string).
+ */
+export function databasePath(path: string | URL): string {
+  let p: string;
+  if (path instanceof URL) {
+    if (path.protocol !== "file:") {
+      throw new TypeError(`Only file: URLs can be opened, not ${path.protocol}`);
+    }
+    p = fileURLToPath(path);
+  } else if (typeof path === "string") {
+    p = path;
+  } else {
+    throw new TypeError("The path must be a string or a file: URL");
+  }
+  if (p === "" || p === ":memory:" || p.startsWith("file:")) {
+    throw new TypeError(
+      `Cannot open "${p}": walpool needs a database file that its workers can share (not ":memory:", "" or a file: URI string)`,
+    );
+  }
+  return absolutePath(p);
+}
+
+/** How a platform tells absolute paths and joins them: `node:path`, or its `posix`/`win32`. */
+export interface PathRules {
+  isAbsolute(path: string): boolean;
+  sep: string;
+}
+
+/**
+ * `p`, or `p` after the current directory when it is relative, by `rules`: this platform's by
+ * default (on Windows, `C:\db`, `C:/db` and `\\server\share\db` are absolute, `/db` too). The
+ * path is not normalised: SQLite resolves `..` after symbolic links, as the file system does.
+ */
+export function absolutePath(
+  p: string,
+  rules: PathRules = nodePath,
+  cwd: () => string = () => process.cwd(),
+): string {
+  if (rules.isAbsolute(p)) return p;
+  const dir = cwd();
+  return dir.endsWith(rules.sep) ? dir + p : dir + rules.sep + p;
+}
+
+/** Timers and SQLite take a 32-bit signed number of milliseconds. */
+const MAX_MS = 2 ** 31 - 1;
+
+/** Checks an integer option: `TypeError` if it is not one, `RangeError` out of [min, 2^31 - 1]. */
+export function integerOption(name: string, value: unknown, min: number): number {
+  if (typeof value !== "number" || !Number.isInteger(value)) {
+    throw new TypeError(`Option ${name} must be an integer, got ${String(value)}`);
+  }
+  if (value < min || value > MAX_MS) {
+    throw new RangeError(`Option ${name} must be from ${min} to ${MAX_MS}, got ${value}`);
+  }
+  return value;
+}
+
+/** The options of `open()`, checked, with their defaults. */
+export type CheckedOptions = Required<Omit<OpenOptions, "driver" | "pragmas" | "onCommit">> & {
+  /** A `DriverName`, or a driver module's URL (`href`). */
+  driver: string;
+  /** Rendered as `name = value`. */
+  pragmas: string[];
+  onCommit?: OpenOptions["onCommit"];
+};
+
+/**
+ * Checks the options of `open()` and fills in the defaults.
+ *
+ * @throws {TypeError} An option has the wrong type.
+ * @throws {RangeError} A number option is out of range.
+ */
+export function checkOptions(options: OpenOptions): CheckedOptions {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("Options must be an object");
+  }
+  const int = (name: keyof OpenOptions, value: unknown, fallback: number, min: number): number =>
+    value === undefined ? fallback : integerOption(name, value, min);
+  const driver = checkDriver(options.driver, defaultDriver);
+  if (options.onCommit !== undefined && typeof options.onCommit !== "function") {
+    throw new TypeError("Option onCommit must be a function");
+  }
+  const routeReads = options.routeReads ?? "adaptive";
+  if (!["adaptive", "inline", "workers"].includes(routeReads)) {
+    throw new TypeError(
+      `Option routeReads must be "adaptive", "inline" or "workers", got ${String(routeReads)}`,
+    );
+  }
+  const durability = options.durability ?? "normal";
+  if (durability !== "normal" && durability !== "full") {
+    throw new TypeError(`Option durability must be "normal" or "full", got ${String(durability)}`);
+  }
+  const pragmas = Object.entries(options.pragmas ?? {}).map(([name, value]) => {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw new TypeError(`Invalid pragma name "${name}"`);
+    }
+    const reserved = RESERVED_PRAGMAS[name.toLowerCase()];
+    if (reserved) throw new TypeError(`Pragma ${name} is set by walpool: ${reserved}`);
+    if (typeof value === "boolean") return `${name} = ${value ? "ON" : "OFF"}`;
+    if (typeof value === "number" && Number.isFinite(value)) return `${name} = ${value}`;
+    if (typeof value === "string") return `${name} = '${value.replaceAll("'", "''")}'`;
+    throw new TypeError(`Pragma ${name} must be a string, finite number or boolean`);
+  });
+  return {
+    driver,
+    readers: int("readers", options.readers, 2, 0),
+    routeReads,
+    durability,
+    busyTimeout: int("busyTimeout", options.busyTimeout, 5000, 0),
+    maxBatch: int("maxBatch", options.maxBatch, 1000, 1),
+    maxQueue: int("maxQueue", options.maxQueue, 10000, 1),
+    safeIntegers: options.safeIntegers ?? false,
+    transactionTimeout: int("transactionTimeout", options.transactionTimeout, 30000, 1),
+    pragmas,
+    migrations: checkMigrations(options.migrations),
+    onCommit: options.onCommit,
+  };
+}

@@ -1,0 +1,17 @@
+// Which runtime this is, and the binding walpool uses on it unless told otherwise: the one place
+// that looks at the runtime's globals.
+
+import type { DriverName } from "./driver.ts";
+
+/** The runtime walpool runs on. */
+export type Runtime = "deno" | "bun" | "node";
+
+/** This runtime. */
+export const runtime: Runtime = "Deno" in globalThis
+  ? "deno"
+  : "Bun" in globalThis
+  ? "bun"
+  : "node";
+
+/** The driver of `open()` without a `driver` option: `bun:sqlite` on Bun, `node:sqlite` else. */
+export const defaultDriver: DriverName = runtime === "bun" ? "bun:sqlite" : "node:sqlite";

@@ -1,0 +1,66 @@
+/**
+ * {@linkcode open}: checks the options, starts the writer and the readers, applies the
+ * migrations, and hands over the {@linkcode Database}.
+ *
+ * @module
+ */
+
+import type { ConnectionConfig } from "./protocol.ts";
+import type { OpenOptions } from "./types.ts";
+import { Database } from "./database.ts";
+import { Writer } from "./writer.ts";
+import { Readers } from "./readers.ts";
+import { migrate } from "./_migrations.ts";
+import { checkOptions, databasePath } from "./_options.ts";
+
+/**
+ * Opens (creating if needed) a database file in WAL mode, starts the writer worker and the
+ * readers, and resolves once all are ready.
+ *
+ * @param path A file path or `file:` URL.
+ * @param options See {@linkcode OpenOptions}.
+ * @returns The database.
+ * @throws {SqliteError} The file cannot be opened or written.
+ * @throws {TypeError} An option has the wrong type, or the `driver` module exports no `Driver`.
+ * @throws {RangeError} A number option is out of range.
+ * @throws {Error} The `driver` module cannot be imported.
+ * @throws {MigrationError} A migration failed; none was applied.
+ * @example
+ * ```ts
+ * import { open } from "@walpool/walpool";
+ *
+ * await using db = await open("app.db", {
+ *   readers: 2,
+ *   durability: "full",
+ *   migrations: ["CREATE TABLE IF NOT EXISTS notes(id INTEGER PRIMARY KEY, body TEXT NOT NULL)"],
+ * });
+ * ```
+ */
+export async function open(path: string | URL, options: OpenOptions = {}): Promise<Database> {
+  const o = checkOptions(options);
+  const base: ConnectionConfig = {
+    driver: o.driver,
+    path: databasePath(path),
+    readonly: false,
+    safeIntegers: o.safeIntegers,
+    busyTimeout: o.busyTimeout,
+    durability: o.durability,
+    pragmas: o.pragmas,
+  };
+  const writer = await Writer.start(base, o.maxBatch, o.maxQueue, o.onCommit);
+  let readers: Readers;
+  try {
+    readers = await Readers.start({ ...base, readonly: true }, o.readers, o.routeReads);
+  } catch (error) {
+    await writer.close();
+    throw error;
+  }
+  const db = new Database(writer, readers, o.transactionTimeout);
+  try {
+    if (o.migrations.length) await migrate(db, o.migrations);
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  return db;
+}

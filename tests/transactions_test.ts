@@ -1,0 +1,166 @@
+// Interactive transactions over the writer's channel, and their group commit: transactions run
+// back to back share one COMMIT; one that fails, rolls back, or makes SQLite roll everything
+// back fails alone; the ones released before it are replayed, never reported done when not.
+
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { type Database, open, SqliteError, TransactionError } from "../mod.ts";
+import { settle, tempPath } from "./_helpers.ts";
+
+describe("interactive transactions", () => {
+  const opened: Database[] = [];
+  after(async () => {
+    for (const db of opened) await db.close();
+  });
+  async function bank(accounts = 10): Promise<Database> {
+    const db = await open(tempPath());
+    opened.push(db);
+    await db.exec(`
+      CREATE TABLE account(id INTEGER PRIMARY KEY, balance INTEGER NOT NULL);
+      CREATE TABLE history(id INTEGER PRIMARY KEY, account INTEGER NOT NULL, delta INTEGER NOT NULL);
+      CREATE TRIGGER no_13 BEFORE INSERT ON history WHEN NEW.delta = 13
+        BEGIN SELECT RAISE(ROLLBACK, 'unlucky'); END;
+    `);
+    await db.batch(
+      Array.from({ length: accounts }, (_, i) => ({
+        sql: "INSERT INTO account(id, balance) VALUES (?, 0)",
+        params: [i + 1],
+      })),
+    );
+    return db;
+  }
+  const deposit = (db: Database, id: number, delta: number) =>
+    db.transaction(async (tx) => {
+      const row = await tx.get<{ balance: number }>("SELECT balance FROM account WHERE id = ?", [
+        id,
+      ]);
+      await tx.run("UPDATE account SET balance = ? WHERE id = ?", [row!.balance + delta, id]);
+      await tx.run("INSERT INTO history(account, delta) VALUES (?, ?)", [id, delta]);
+      return row!.balance + delta;
+    });
+  const totals = (db: Database) =>
+    db.get<{ balance: number; history: number; n: number }>(
+      `SELECT (SELECT sum(balance) FROM account) AS balance,
+              (SELECT coalesce(sum(delta), 0) FROM history) AS history,
+              (SELECT count(*) FROM history) AS n`,
+    );
+
+  it("transactions run back to back share commits, and every one is applied once", async () => {
+    const db = await bank();
+    const results = await Promise.all(
+      Array.from({ length: 400 }, (_, i) => deposit(db, 1 + (i % 10), 1)),
+    );
+    assert.equal(results.length, 400);
+    assert.deepEqual(await totals(db), { balance: 400, history: 400, n: 400 });
+    const { transactions, transactionCommits: commits } = db.stats();
+    assert.equal(transactions, 400);
+    assert.ok(commits >= 1 && commits < 400, `400 transactions took ${commits} commits`);
+  });
+
+  it("one that SQLite rolls back entirely fails alone; those before it in the group commit", async () => {
+    const db = await bank();
+    const calls = Array.from(
+      { length: 60 },
+      (_, i) => deposit(db, 1 + (i % 10), i === 30 ? 13 : 1),
+    );
+    const { values, errors } = await settle(calls);
+    assert.equal(errors.length, 1);
+    assert.ok(errors[0] instanceof SqliteError, String(errors[0]));
+    assert.match(errors[0].message, /unlucky/);
+    assert.equal(values.length, 59);
+    assert.deepEqual(await totals(db), { balance: 59, history: 59, n: 59 });
+    assert.equal((await db.get<{ n: number }>("PRAGMA integrity_check")) !== undefined, true);
+  });
+
+  it("a statement that fails without a rollback can be caught, and the rest commits", async () => {
+    const db = await bank();
+    const value = await db.transaction(async (tx) => {
+      await tx.run("UPDATE account SET balance = 5 WHERE id = 1");
+      await assert.rejects(tx.run("INSERT INTO account(id, balance) VALUES (1, 0)"), SqliteError);
+      return (await tx.get<{ balance: number }>("SELECT balance FROM account WHERE id = 1"))!;
+    });
+    assert.deepEqual(value, { balance: 5 });
+    assert.deepEqual(await db.get("SELECT balance FROM account WHERE id = 1"), { balance: 5 });
+  });
+
+  it("a callback that throws rolls back only its own transaction, even inside a group", async () => {
+    const db = await bank();
+    const calls = Array.from({ length: 40 }, (_, i) =>
+      db.transaction(async (tx) => {
+        await tx.run("UPDATE account SET balance = balance + 1 WHERE id = ?", [1 + (i % 10)]);
+        if (i % 7 === 3) throw new Error(`no ${i}`);
+      }));
+    const { errors } = await settle(calls);
+    assert.equal(errors.length, 6);
+    assert.deepEqual(await db.get("SELECT sum(balance) AS s FROM account"), { s: 34 });
+  });
+
+  it("a commit that fails (a deferred foreign key) fails that transaction alone", async () => {
+    const db = await open(tempPath(), { pragmas: { foreign_keys: true } });
+    opened.push(db);
+    await db.exec(`
+      CREATE TABLE parent(id INTEGER PRIMARY KEY);
+      CREATE TABLE child(id INTEGER PRIMARY KEY,
+        p INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED);
+    `);
+    const calls = Array.from({ length: 30 }, (_, i) =>
+      db.transaction(async (tx) => {
+        if (i !== 15) await tx.run("INSERT INTO parent(id) VALUES (?)", [i]);
+        await tx.run("INSERT INTO child(id, p) VALUES (?, ?)", [i, i]);
+      }));
+    const { values, errors } = await settle(calls);
+    assert.equal(errors.length, 1);
+    assert.equal((errors[0] as SqliteError).code, "SQLITE_CONSTRAINT_FOREIGNKEY");
+    assert.equal(values.length, 29);
+    assert.deepEqual(await db.get("SELECT count(*) AS n FROM child"), { n: 29 });
+    assert.deepEqual(await db.get("SELECT count(*) AS n FROM child WHERE id = 15"), { n: 0 });
+  });
+
+  it("a replayed transaction whose statements give other results fails, and applies nothing", async () => {
+    const db = await bank();
+    // random() gives another result when replayed after the neighbour's RAISE(ROLLBACK).
+    const random = Array.from({ length: 20 }, () =>
+      db.transaction(async (tx) => {
+        await tx.get("SELECT random() AS r");
+        await tx.run("UPDATE account SET balance = balance + 1 WHERE id = 2");
+      }));
+    const unlucky = deposit(db, 1, 13);
+    const { values, errors } = await settle<unknown>([...random, unlucky]);
+    assert.ok(errors.some((e) => /unlucky/.test(e.message)), "the RAISE(ROLLBACK) one fails");
+    const replayFailures = errors.filter((e) =>
+      /replaying this one gave different results/.test(e.message)
+    );
+    for (const e of replayFailures) assert.equal((e as SqliteError).code, "SQLITE_ABORT_ROLLBACK");
+    // Whatever was grouped with it: the balance counts exactly the ones reported done.
+    assert.deepEqual(await db.get("SELECT balance FROM account WHERE id = 2"), {
+      balance: values.length,
+    });
+  });
+
+  it("close() commits released transactions before it resolves", async () => {
+    const path = tempPath();
+    const db = await open(path);
+    await db.exec("CREATE TABLE t(v)");
+    const calls = Array.from(
+      { length: 50 },
+      (_, i) => db.transaction((tx) => tx.run("INSERT INTO t(v) VALUES (?)", [i])),
+    );
+    await db.close();
+    await Promise.all(calls);
+    const again = await open(path);
+    assert.deepEqual(await again.get("SELECT count(*) AS n FROM t"), { n: 50 });
+    await again.close();
+  });
+
+  it("a statement after the transaction ended rejects with TransactionError", async () => {
+    const db = await bank();
+    let kept: { run(sql: string): Promise<unknown> } | undefined;
+    await db.transaction((tx) => {
+      kept = tx;
+    });
+    await assert.rejects(
+      kept!.run("SELECT 1"),
+      (e) => e instanceof TransactionError && e.reason === "ended",
+    );
+  });
+});
