@@ -8,10 +8,11 @@
 //
 // Layout: five Int32 words, then the data. The caller bumps REQ after writing a request; the
 // writer bumps ANS after writing its answer over it. One request is outstanding at a time.
-// The caller also bumps DOOR after every request and after every message of grouped writes it
-// posts: the writer, when it runs out of work, sleeps a little on DOOR before it returns to its
-// event loop, so a transaction arriving soon after is served in microseconds instead of after a
-// trip through that loop. Values cross as JSON, with bigint, bytes and non-finite numbers tagged.
+// The caller also bumps DOOR after every request and after every message it posts (POSTS counts
+// those): the writer waits on DOOR between the statements of a transaction and, from its event
+// loop, for the next transaction; a group of transactions waits a few microseconds for the next
+// one unless a message was posted. Values cross as JSON, with bigint, bytes and non-finite numbers
+// tagged.
 
 import type { Answer, ErrorData, TxRequest } from "./protocol.ts";
 
@@ -237,19 +238,18 @@ export class TxServer extends End {
   }
 
   /**
-   * Waits up to `ms` (spinning `spinMs` first) for a transaction's request, unless a message was
-   * posted since `heard()` (it waits in the event loop). Whether a request is waiting.
+   * Spins up to `ms` for a transaction's request, unless a message was posted since `heard()`
+   * (it waits in the event loop). Whether a request is waiting.
    */
-  doze(spinMs: number, ms: number): boolean {
+  doze(ms: number): boolean {
     const start = performance.now();
-    for (;;) {
-      const door = Atomics.load(this.ctl, DOOR);
-      if (this.waiting) return true;
-      if (Atomics.load(this.ctl, POSTS) !== this.#posts) return false;
-      const left = ms - (performance.now() - start);
-      if (left <= 0) return false;
-      waitFor(this.ctl, DOOR, door, spinMs, left);
-    }
+    do {
+      for (let i = 0; i < 64; i++) {
+        if (this.waiting) return true;
+        if (Atomics.load(this.ctl, POSTS) !== this.#posts) return false;
+      }
+    } while (performance.now() - start < ms);
+    return this.waiting;
   }
 
   /** Calls `onRequest` (once) when a request arrives while the writer does other things. */
