@@ -1,6 +1,8 @@
 // How a worker is started and how it talks back: a Web Worker on Deno and Bun, a
 // `node:worker_threads` worker on Node. The only file that knows the difference.
 
+import { runtime } from "./_runtime.ts";
+
 /** The main thread's handle on a worker. */
 export interface WorkerLink {
   /** Sends `message` to the worker (a structured clone: nothing of the caller's is detached). */
@@ -18,7 +20,7 @@ export interface ParentPort {
   onMessage(handler: (message: unknown) => void): void;
 }
 
-const isNode = !("Deno" in globalThis) && !("Bun" in globalThis);
+const isNode = runtime === "node";
 
 interface NodeWorker {
   postMessage(message: unknown): void;

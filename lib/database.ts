@@ -103,6 +103,10 @@ export class Database implements AsyncDisposable {
    * @throws {SqliteError} SQLite refused the statement.
    * @throws {TypeError} A parameter cannot be bound.
    * @throws {ClosedError} The database is closed.
+   * @throws {RangeError} Wrong number of parameters, a missing named one, or an integer beyond 64 bits.
+   * @throws {TransactionError} Called through `db` inside its own `transaction()` callback.
+   * @throws {WorkerError} The writer stopped while it held the call (`mayHaveApplied` says whether it may have committed).
+   * @throws Its `signal`'s reason, when aborted before the writer started it.
    * @example
    * ```ts
    * import assert from "node:assert/strict";
@@ -132,6 +136,11 @@ export class Database implements AsyncDisposable {
    * @param opts `signal` to stop waiting for it.
    * @returns The row, or `undefined`.
    * @throws {SqliteError} SQLite refused the statement.
+   * @throws {TypeError} A parameter cannot be bound.
+   * @throws {RangeError} Wrong number of parameters, a missing named one, or an integer beyond ±2^53 without `safeIntegers`.
+   * @throws {ClosedError} The database is closed.
+   * @throws {WorkerError} The reader stopped while it held the read.
+   * @throws Its `signal`'s reason, when aborted before the answer came.
    * @example
    * ```ts
    * import assert from "node:assert/strict";
@@ -156,6 +165,11 @@ export class Database implements AsyncDisposable {
    * @param opts `signal` to stop waiting for it.
    * @returns The rows.
    * @throws {SqliteError} SQLite refused the statement.
+   * @throws {TypeError} A parameter cannot be bound.
+   * @throws {RangeError} Wrong number of parameters, a missing named one, or an integer beyond ±2^53 without `safeIntegers`.
+   * @throws {ClosedError} The database is closed.
+   * @throws {WorkerError} The reader stopped while it held the read.
+   * @throws Its `signal`'s reason, when aborted before the answer came.
    * @example
    * ```ts
    * import assert from "node:assert/strict";
@@ -181,6 +195,11 @@ export class Database implements AsyncDisposable {
    * @param opts `signal` to stop waiting for it.
    * @returns The rows, each an array.
    * @throws {SqliteError} SQLite refused the statement.
+   * @throws {TypeError} A parameter cannot be bound.
+   * @throws {RangeError} Wrong number of parameters, a missing named one, or an integer beyond ±2^53 without `safeIntegers`.
+   * @throws {ClosedError} The database is closed.
+   * @throws {WorkerError} The reader stopped while it held the read.
+   * @throws Its `signal`'s reason, when aborted before the answer came.
    * @example
    * ```ts
    * import assert from "node:assert/strict";
@@ -232,6 +251,10 @@ export class Database implements AsyncDisposable {
    * @param sql Statements separated by `;` (no parameters).
    * @returns Once committed.
    * @throws {SqliteError} A statement failed; none of them applied.
+   * @throws {ClosedError} The database is closed.
+   * @throws {TransactionError} Called through `db` inside its own `transaction()` callback.
+   * @throws {WorkerError} The writer stopped while it held the call.
+   * @throws {TypeError} A statement walpool refuses (`BEGIN`, `ATTACH`…) or a bad parameter.
    * @example
    * ```ts
    * import { open } from "@walpool/walpool";
@@ -250,6 +273,10 @@ export class Database implements AsyncDisposable {
    * @param statements `{ sql, params? }` each.
    * @returns One result per statement, once committed.
    * @throws {SqliteError} A statement failed; none of them applied.
+   * @throws {ClosedError} The database is closed.
+   * @throws {TransactionError} Called through `db` inside its own `transaction()` callback.
+   * @throws {WorkerError} The writer stopped while it held the call.
+   * @throws {TypeError} A statement walpool refuses (`BEGIN`, `ATTACH`…) or a bad parameter.
    * @example
    * ```ts
    * import assert from "node:assert/strict";
@@ -304,6 +331,7 @@ export class Database implements AsyncDisposable {
    * @throws {ClosedError} The database is closed.
    * @throws {WorkerError} The writer stopped before the transaction was reported committed.
    * @throws {DOMException} `TimeoutError`: still open after the timeout; rolled back.
+   * @throws {TypeError} `fn` is not a function; {@linkcode RangeError} for a bad `timeout`.
    * @example
    * ```ts
    * import { open } from "@walpool/walpool";
@@ -346,7 +374,7 @@ export class Database implements AsyncDisposable {
    * ```
    */
   stats(): Stats {
-    const c = this.#writer.counters;
+    const c = this.#writer.stats.counters;
     return {
       queued: this.#writer.queued,
       inFlight: this.#writer.inFlight,
@@ -365,10 +393,10 @@ export class Database implements AsyncDisposable {
       walBytes: c.walBytes,
       largestWalBytes: c.largestWalBytes,
       checkpoints: c.checkpoints,
-      writeLatency: this.#writer.writeLatency.summary(),
-      queueWait: this.#writer.queueWait.summary(),
-      commitLatency: this.#writer.commitLatency.summary(),
-      commitSizes: this.#writer.commitSizes.histogram(),
+      writeLatency: this.#writer.stats.writeLatency.summary(),
+      queueWait: this.#writer.stats.queueWait.summary(),
+      commitLatency: this.#writer.stats.commitLatency.summary(),
+      commitSizes: this.#writer.stats.commitSizes.histogram(),
       lockWaits: c.lockWaits,
       lockWaitMs: Math.round(c.lockWaitMs),
       busyFailures: c.busyFailures + this.#readers.busyFailures,

@@ -20,11 +20,15 @@ export type ReadRouting = "adaptive" | "inline" | "workers";
  */
 export const INLINE_MAX_MS = 0.1;
 /**
- * The calling thread's share of time for inline reads: once they took more than INLINE_SHARE
- * of a WINDOW_MS window, further reads in that window go to workers (the thread is busy).
+ * Milliseconds of inline reads the calling thread may run without its event loop turning: past
+ * that, reads go to workers until it turns (bounds the pause inline reads can cause).
  */
-const WINDOW_MS = 20;
-const INLINE_SHARE = 0.5;
+const INLINE_BURST_MS = 5;
+
+/** Calls `fn` once the event loop has turned: `setImmediate` where there is one (no 1 ms clamp). */
+const nextTurn: (fn: () => void) => void =
+  (globalThis as { setImmediate?: (fn: () => void) => void }).setImmediate ??
+    ((fn) => setTimeout(fn, 0));
 
 export class Readers {
   #config: ConnectionConfig;
@@ -34,8 +38,9 @@ export class Readers {
   #routing: ReadRouting;
   /** Per SQL text, what one read costs (ms, moving average), as measured where it ran. */
   #costs = new Map<string, number>();
-  #windowStart = 0;
-  #windowMs = 0;
+  /** Milliseconds of inline reads since the event loop last turned, and whether it is watched. */
+  #burstMs = 0;
+  #turnMarked = false;
   #next = 0;
   #nextId = 1;
   #closing = false;
@@ -144,12 +149,12 @@ export class Readers {
     if (this.#routing !== "adaptive") return true;
     const cost = this.#costs.get(sql);
     if (cost === undefined || cost > INLINE_MAX_MS) return false;
-    const now = performance.now();
-    if (now - this.#windowStart > WINDOW_MS) {
-      this.#windowStart = now;
-      this.#windowMs = 0;
+    if (!this.#turnMarked) {
+      this.#turnMarked = true;
+      this.#burstMs = 0;
+      nextTurn(() => (this.#turnMarked = false));
     }
-    return this.#windowMs < WINDOW_MS * INLINE_SHARE;
+    return this.#burstMs < INLINE_BURST_MS;
   }
 
   /** Runs a read on the calling thread or on the least busy reader worker. */
@@ -181,7 +186,7 @@ export class Readers {
       return Promise.reject(fromErrorData(data));
     } finally {
       const ms = performance.now() - began;
-      this.#windowMs += ms;
+      this.#burstMs += ms;
       if (this.#routing === "adaptive") this.#learn(sql, ms);
     }
   }

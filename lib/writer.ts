@@ -3,16 +3,8 @@
 // writer's transaction channel), and a writer that is started again if it dies.
 
 import { AsyncLocalStorage } from "node:async_hooks";
-import type {
-  ConnectionConfig,
-  ErrorData,
-  FromWorker,
-  ReadKind,
-  Statement,
-  WriteRequest,
-} from "./protocol.ts";
-import type { BindParams } from "./driver.ts";
-import { type Pending, WorkerClient } from "./_worker_client.ts";
+import type { ConnectionConfig, ErrorData, FromWorker, WriteRequest } from "./protocol.ts";
+import { WorkerClient } from "./_worker_client.ts";
 import { Fifo } from "./_fifo.ts";
 import {
   ClosedError,
@@ -21,125 +13,10 @@ import {
   TransactionError,
   WorkerError,
 } from "./errors.ts";
-import { Latencies, Sizes } from "./_histogram.ts";
 import type { CommitEvent } from "./types.ts";
-import { isBusy } from "./_sqlite_codes.ts";
+import { tickTime, WriterStats } from "./_writer_stats.ts";
+import { type CallOwner, type Lease, Ticket, type WriteBody, WriteCall } from "./_write_call.ts";
 import { channelBuffer, TxCaller } from "./_tx_channel.ts";
-
-/** What a caller can ask of the writer (the id is added here). */
-export type WriteBody =
-  | { kind: "run" | ReadKind; sql: string; params: BindParams }
-  | { kind: "exec"; sql: string }
-  | { kind: "batch"; stmts: Statement[] };
-
-/**
- * The writer lent to one interactive transaction: its channel, until `release`. Writes through
- * the database wait meanwhile.
- */
-export interface Lease {
-  readonly channel: TxCaller;
-  /** Ends the lease once COMMIT or ROLLBACK is sent; `done` settles when it was answered. */
-  release(done: Promise<unknown>): void;
-}
-
-/** A transaction waiting for its turn in the write order. */
-class Ticket {
-  readonly at = tickTime();
-  grant!: (lease: Lease) => void;
-  fail!: (error: unknown) => void;
-  readonly granted = new Promise<Lease>((resolve, reject) => {
-    this.grant = resolve;
-    this.fail = reject;
-  });
-}
-
-/** One write call: queued in call order, then sent. It is its own `Pending`, so a call costs one object. */
-class WriteCall implements Pending {
-  readonly req: WriteRequest;
-  readonly signal?: AbortSignal;
-  /** When the call was made (for stats' writeLatency). */
-  readonly at: number;
-  #writer: Writer;
-  #resolve: (value: unknown) => void;
-  #reject: (error: Error) => void;
-  #onAbort?: () => void;
-
-  constructor(
-    writer: Writer,
-    req: WriteRequest,
-    resolve: (value: unknown) => void,
-    reject: (error: Error) => void,
-    signal?: AbortSignal,
-  ) {
-    this.#writer = writer;
-    this.at = tickTime();
-    this.req = req;
-    this.#resolve = resolve;
-    this.#reject = reject;
-    if (signal) {
-      this.signal = signal;
-      this.#onAbort = () => writer.abort(this);
-      signal.addEventListener("abort", this.#onAbort, { once: true });
-    }
-  }
-
-  resolve(value: unknown): void {
-    this.#writer.answered(this, "done");
-    this.#end();
-    this.#resolve(value);
-  }
-
-  reject(error: Error): void {
-    this.#writer.answered(this, "failed");
-    this.fail(error);
-  }
-
-  cancelled(): void {
-    this.#writer.answered(this, "cancelled");
-    this.fail(this.signal!.reason);
-  }
-
-  /** Rejects the caller (for a call that was never sent, or after `answered`). */
-  fail(error: unknown): void {
-    this.#end();
-    this.#reject(error as Error);
-  }
-
-  #end(): void {
-    if (this.#onAbort) this.signal!.removeEventListener("abort", this.#onAbort);
-  }
-}
-
-/** Counters kept by the writer. */
-export interface WriterCounters {
-  commits: number;
-  committed: number;
-  largestCommit: number;
-  failures: number;
-  transactions: number;
-  /** SQLite commits that interactive transactions took (several share one). */
-  transactionCommits: number;
-  restarts: number;
-  walBytes: number;
-  largestWalBytes: number;
-  checkpoints: number;
-  lockWaits: number;
-  lockWaitMs: number;
-  busyFailures: number;
-}
-
-/**
- * The time, read once per tick: calls made (or answered) in the same tick share it, so a burst
- * of writes costs one clock read instead of one per call. Stats need no finer.
- */
-let now: number | undefined;
-function tickTime(): number {
-  if (now === undefined) {
-    now = performance.now();
-    queueMicrotask(() => (now = undefined));
-  }
-  return now;
-}
 
 /** Milliseconds of transactions the calling thread runs back to back before it yields once. */
 const BURST_MS = 2;
@@ -157,7 +34,9 @@ export interface TransactionScope {
 // Which writer's transaction callback the current async context runs in (deadlock detection).
 const inTransaction = new AsyncLocalStorage<TransactionScope>();
 
-export class Writer {
+export type { Lease, WriteBody };
+
+export class Writer implements CallOwner {
   #client!: WorkerClient<WriteRequest>;
   #config: ConnectionConfig;
   #maxBatch: number;
@@ -173,30 +52,8 @@ export class Writer {
   #closing = false;
   #broken: Error | undefined;
   #idle: (() => void)[] = [];
-  readonly counters: WriterCounters = {
-    commits: 0,
-    committed: 0,
-    largestCommit: 0,
-    failures: 0,
-    transactions: 0,
-    transactionCommits: 0,
-    restarts: 0,
-    walBytes: 0,
-    largestWalBytes: 0,
-    checkpoints: 0,
-    lockWaits: 0,
-    lockWaitMs: 0,
-    busyFailures: 0,
-  };
-  /** Milliseconds from a write call to its answer. */
-  readonly writeLatency: Latencies = new Latencies();
-  /** Milliseconds a write call waited on this thread before it was sent (room, a transaction). */
-  readonly queueWait: Latencies = new Latencies();
-  /** Milliseconds the writer spent on each group, commit included. */
-  readonly commitLatency: Latencies = new Latencies();
-  /** Requests each commit carried. */
-  readonly commitSizes: Sizes = new Sizes();
-  #onCommit: ((event: CommitEvent) => void) | undefined;
+  /** Its counters and latencies (see `_writer_stats.ts`). */
+  readonly stats: WriterStats;
 
   private constructor(
     config: ConnectionConfig,
@@ -207,7 +64,7 @@ export class Writer {
     this.#config = config;
     this.#maxBatch = maxBatch;
     this.#maxQueue = maxQueue;
-    this.#onCommit = onCommit;
+    this.stats = new WriterStats(onCommit);
   }
 
   /** Starts the writer worker; rejects with the reason when the database cannot be opened. */
@@ -301,9 +158,9 @@ export class Writer {
   }
 
   #lend(ticket: Ticket): void {
-    this.queueWait.add(tickTime() - ticket.at);
+    this.stats.queueWait.add(tickTime() - ticket.at);
     this.#txOpen = true;
-    this.counters.transactions++;
+    this.stats.counters.transactions++;
     const generation = this.#generation;
     const unretain = this.#client.retain();
     let released = false;
@@ -354,8 +211,8 @@ export class Writer {
   /** A sent call was answered (or rejected because its worker stopped). */
   answered(call: WriteCall, outcome: "done" | "failed" | "cancelled"): void {
     this.#sent--;
-    if (outcome === "failed") this.counters.failures++;
-    if (outcome !== "cancelled") this.writeLatency.add(tickTime() - call.at);
+    if (outcome === "failed") this.stats.counters.failures++;
+    if (outcome !== "cancelled") this.stats.writeLatency.add(tickTime() - call.at);
     this.#pump();
     this.#settle();
   }
@@ -398,61 +255,16 @@ export class Writer {
       }
       if (this.#sent >= this.#maxQueue) return;
       this.#queue.shift();
-      this.queueWait.add(tickTime() - head.at);
+      this.stats.queueWait.add(tickTime() - head.at);
       this.#sent++;
       this.#client.send(head.req, head);
     }
   }
 
   #answered(message: Extract<FromWorker, { t: "answers" | "wal" | "txs" }>): void {
-    if (message.t === "txs") {
-      this.counters.transactionCommits += message.commits;
-      return this.#groupCommitted(message.upTo, message.failed);
-    }
-    if (message.t === "wal") {
-      this.counters.walBytes = message.bytes;
-      this.counters.largestWalBytes = message.largestBytes;
-      this.counters.checkpoints = message.checkpoints;
-      return;
-    }
-    const c = this.counters;
-    if (message.lockWaits) {
-      c.lockWaits += message.lockWaits;
-      c.lockWaitMs += message.lockWaitMs!;
-    }
-    const { errors } = message.batch;
-    let failed = 0;
-    for (const i in errors) {
-      failed++;
-      if (isBusy(errors[i].code)) c.busyFailures++;
-    }
-    if (!message.commits) return; // no group was committed (e.g. a transaction's statement)
-    let requests = 0;
-    for (const n of message.commits) {
-      requests += n;
-      this.commitSizes.add(n);
-      if (n > c.largestCommit) c.largestCommit = n;
-    }
-    c.commits += message.commits.length;
-    c.committed += requests;
-    this.commitLatency.add(message.ms!);
-    this.#notify({
-      kind: "group",
-      requests,
-      failed,
-      commits: message.commits.length,
-      ms: message.ms!,
-    });
-  }
-
-  /** Calls the onCommit hook; an error it throws is logged, never passed on to walpool. */
-  #notify(event: CommitEvent): void {
-    if (!this.#onCommit) return;
-    try {
-      this.#onCommit(event);
-    } catch (error) {
-      console.error("walpool: the onCommit hook threw", error);
-    }
+    if (message.t !== "txs") return this.stats.report(message);
+    this.stats.counters.transactionCommits += message.commits;
+    this.#groupCommitted(message.upTo, message.failed);
   }
 
   /** Interactive transactions released into the writer's group, by number, until it commits. */
@@ -474,7 +286,7 @@ export class Writer {
 
   /** Tells the onCommit hook about an interactive transaction that committed. */
   committed(event: CommitEvent): void {
-    this.#notify(event);
+    this.stats.notify(event);
   }
 
   #settle(): void {
@@ -514,7 +326,7 @@ export class Writer {
       this.#failQueued(new ClosedError("Database closed after its writer worker stopped"));
       return;
     }
-    this.counters.restarts++;
+    this.stats.counters.restarts++;
     this.#starting = this.#spawn().then(() => this.#pump(), (error) => {
       this.#broken = new WorkerError(`The writer worker could not be restarted: ${error.message}`);
       this.#failQueued(this.#broken);

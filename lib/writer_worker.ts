@@ -97,8 +97,11 @@ function watchChannel(): void {
  */
 const GROUP_SPIN_MS = 0.03;
 
-/** Takes a request out of the cancellable set; false if it was cancelled. */
-function start(req: WriteRequest): boolean {
+/**
+ * Takes a request out of the set a `cancel` can still stop, as the writer starts it; false if a
+ * `cancel` came first (it is then not applied).
+ */
+function takeUnlessCancelled(req: WriteRequest): boolean {
   notStarted.delete(req.id);
   return !cancelled.delete(req.id);
 }
@@ -143,7 +146,7 @@ async function loop(): Promise<void> {
     const group: WriteRequest[] = [];
     while (head < backlog.length && group.length < maxBatch) {
       const req = backlog[head++];
-      if (start(req)) group.push(req);
+      if (takeUnlessCancelled(req)) group.push(req);
     }
     clearTimeout(idleTimer);
     idleTimer = undefined;
