@@ -28,6 +28,7 @@ export type {
   Migration,
   OpenOptions,
   Params,
+  ProcedureTransaction,
   Row,
   RunResult,
   SqlTag,

@@ -29,16 +29,25 @@ const isDriverName = (name: string): name is DriverName => Object.hasOwn(BUILT_I
 export function checkDriver(driver: unknown, fallback: DriverName): string {
   if (driver === undefined) return fallback;
   if (typeof driver === "string" && isDriverName(driver)) return driver;
-  const url = driver instanceof URL
-    ? driver
-    : typeof driver === "string" && URL.canParse(driver)
-    ? new URL(driver)
-    : undefined;
-  if (url && MODULE_SCHEMES.includes(url.protocol)) return url.href;
+  const href = moduleHref(driver);
+  if (href) return href;
   throw new TypeError(
     `Unknown driver "${String(driver)}": use ${DRIVER_NAMES.map((n) => `"${n}"`).join(", ")} ` +
       `or the URL of a driver module (${MODULE_SCHEMES.join(", ")})`,
   );
+}
+
+/**
+ * A module's URL as its `href`: a `URL`, or a string that parses as one, of a scheme walpool
+ * imports modules from (`file:`, `http:`, `https:`); `undefined` for anything else.
+ */
+export function moduleHref(value: unknown): string | undefined {
+  const url = value instanceof URL
+    ? value
+    : typeof value === "string" && URL.canParse(value)
+    ? new URL(value)
+    : undefined;
+  return url && MODULE_SCHEMES.includes(url.protocol) ? url.href : undefined;
 }
 
 /**

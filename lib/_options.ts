@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import type { OpenOptions } from "./types.ts";
 import { RESERVED_PRAGMAS } from "./_classify.ts";
 import { checkMigrations } from "./_migrations.ts";
-import { checkDriver } from "./_load_driver.ts";
+import { checkDriver, moduleHref } from "./_load_driver.ts";
 import { defaultDriver } from "./_runtime.ts";
 
 /**
@@ -73,13 +73,19 @@ export function integerOption(name: string, value: unknown, min: number): number
 }
 
 /** The options of `open()`, checked, with their defaults. */
-export type CheckedOptions = Required<Omit<OpenOptions, "driver" | "pragmas" | "onCommit">> & {
-  /** A `DriverName`, or a driver module's URL (`href`). */
-  driver: string;
-  /** Rendered as `name = value`. */
-  pragmas: string[];
-  onCommit?: OpenOptions["onCommit"];
-};
+export type CheckedOptions =
+  & Required<
+    Omit<OpenOptions, "driver" | "pragmas" | "onCommit" | "procedures">
+  >
+  & {
+    /** A `DriverName`, or a driver module's URL (`href`). */
+    driver: string;
+    /** The procedures module's URL (`href`), if any. */
+    procedures?: string;
+    /** Rendered as `name = value`. */
+    pragmas: string[];
+    onCommit?: OpenOptions["onCommit"];
+  };
 
 /**
  * Checks the options of `open()` and fills in the defaults.
@@ -103,6 +109,14 @@ export function checkOptions(options: OpenOptions): CheckedOptions {
       `Option routeReads must be "adaptive", "inline" or "workers", got ${String(routeReads)}`,
     );
   }
+  const procedures = options.procedures === undefined ? undefined : moduleHref(options.procedures);
+  if (options.procedures !== undefined && !procedures) {
+    throw new TypeError(
+      `Option procedures must be the URL of a module (file:, http:, https:), got ${
+        String(options.procedures)
+      }`,
+    );
+  }
   const durability = options.durability ?? "normal";
   if (durability !== "normal" && durability !== "full") {
     throw new TypeError(`Option durability must be "normal" or "full", got ${String(durability)}`);
@@ -122,6 +136,7 @@ export function checkOptions(options: OpenOptions): CheckedOptions {
     driver,
     readers: int("readers", options.readers, 2, 0),
     routeReads,
+    procedures,
     durability,
     busyTimeout: int("busyTimeout", options.busyTimeout, 5000, 0),
     maxBatch: int("maxBatch", options.maxBatch, 1000, 1),

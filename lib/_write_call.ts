@@ -19,7 +19,8 @@ export interface CallOwner {
 export type WriteBody =
   | { kind: "run" | ReadKind; sql: string; params: BindParams }
   | { kind: "exec"; sql: string }
-  | { kind: "batch"; stmts: Statement[] };
+  | { kind: "batch"; stmts: Statement[] }
+  | { kind: "call"; sql: string; params: unknown };
 
 /**
  * The writer lent to one interactive transaction: its channel, until `release`. Writes through

@@ -307,6 +307,57 @@ export class Database implements AsyncDisposable {
   }
 
   /**
+   * Calls a write procedure: a function of the module given as {@linkcode OpenOptions.procedures},
+   * run inside the writer with synchronous statements ({@linkcode ProcedureTransaction}). It is
+   * one request of a group commit, like {@linkcode Database.run}: it commits with the writes
+   * waiting beside it, in a savepoint of its own, so if it throws only its statements are undone.
+   * Should SQLite roll the whole group back, it runs again: keep a procedure a function of the
+   * database and `args`.
+   *
+   * @param name The exported function's name.
+   * @param args Passed to it as its second argument (anything `structuredClone` can copy).
+   * @param opts `signal` to abort it before the writer starts it.
+   * @returns What the procedure returned, once committed.
+   * @throws {TypeError} No procedures module, no such function, a procedure that returned a promise or a value that cannot be copied back.
+   * @throws {SqliteError} A statement of the procedure failed (nothing of it was applied).
+   * @throws {ClosedError} The database is closed.
+   * @throws {WorkerError} The writer stopped while it held the call.
+   * @throws Whatever the procedure threw, rebuilt (message and stack; nothing of it was applied).
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { mkdtempSync, writeFileSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * import { join } from "node:path";
+   * import { pathToFileURL } from "node:url";
+   * import { open } from "@walpool/walpool";
+   *
+   * // Usually a module of your app: new URL("./procedures.ts", import.meta.url).
+   * const file = join(mkdtempSync(join(tmpdir(), "procedures-")), "procedures.js");
+   * writeFileSync(file, `export function add(tx, { id, n }) {
+   *   tx.run("UPDATE counters SET n = n + ? WHERE id = ?", [n, id]);
+   *   return tx.get("SELECT n FROM counters WHERE id = ?", [id]).n;
+   * }`);
+   * await using db = await open("app.db", { procedures: pathToFileURL(file) });
+   * await db.exec("CREATE TABLE IF NOT EXISTS counters(id INTEGER PRIMARY KEY, n INTEGER NOT NULL)");
+   * await db.run("INSERT OR IGNORE INTO counters VALUES (1, 0)");
+   * const n = await db.call<number>("add", { id: 1, n: 5 });
+   * assert.ok(n >= 5);
+   * ```
+   */
+  call<T = unknown>(name: string, args?: unknown, opts?: CallOptions): Promise<T> {
+    return rejectThrown(() => {
+      if (typeof name !== "string" || name === "") {
+        throw new TypeError("call() takes the name of a procedure");
+      }
+      if (this.#closing) throw new ClosedError();
+      return callerStack(
+        this.#writer.request({ kind: "call", sql: name, params: args }, opts?.signal),
+      );
+    }) as Promise<T>;
+  }
+
+  /**
    * Runs `fn` in an interactive transaction on the writer: it commits when `fn` resolves and
    * rolls back when it throws. Other writes wait until it ends; reads go on (seeing the state
    * before it). Inside `fn`, use `tx`, never `db`, for writes: a write through `db` would wait for

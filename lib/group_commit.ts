@@ -7,6 +7,7 @@ import type { DriverRunResult } from "./driver.ts";
 import type { Answer, TxRequest, WriteRequest } from "./protocol.ts";
 import type { Connection } from "./_connection.ts";
 import { toErrorData } from "./errors.ts";
+import { callProcedure } from "./_procedures.ts";
 
 /**
  * How one try at running requests in one transaction went.
@@ -155,6 +156,8 @@ export function execute(conn: Connection, req: WriteRequest | TxRequest): unknow
       return atomically(conn, () => conn.exec(req.sql));
     case "batch":
       return atomically(conn, () => req.stmts.map((s) => conn.run(s.sql, s.params)));
+    case "call":
+      return atomically(conn, () => callProcedure(conn, req.sql, req.params));
     default:
       throw new Error(`Unexpected request ${req.kind} in a group`);
   }

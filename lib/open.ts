@@ -47,7 +47,12 @@ export async function open(path: string | URL, options: OpenOptions = {}): Promi
     durability: o.durability,
     pragmas: o.pragmas,
   };
-  const writer = await Writer.start(base, o.maxBatch, o.maxQueue, o.onCommit);
+  const writer = await Writer.start(
+    { ...base, procedures: o.procedures },
+    o.maxBatch,
+    o.maxQueue,
+    o.onCommit,
+  );
   let readers: Readers;
   try {
     readers = await Readers.start({ ...base, readonly: true }, o.readers, o.routeReads);

@@ -39,6 +39,8 @@ export interface ConnectionConfig {
   durability: "normal" | "full";
   /** Extra pragmas, already rendered as `name = value` text. */
   pragmas: string[];
+  /** The writer only: the URL of the module whose functions `db.call()` runs. */
+  procedures?: string;
 }
 
 /** A statement with its parameters. */
@@ -51,7 +53,8 @@ export interface Statement {
 export type WriteRequest =
   | { id: number; kind: "run" | ReadKind; sql: string; params: BindParams }
   | { id: number; kind: "exec"; sql: string }
-  | { id: number; kind: "batch"; stmts: Statement[] };
+  | { id: number; kind: "batch"; stmts: Statement[] }
+  | { id: number; kind: "call"; sql: string; params: unknown }; // sql: the procedure's name
 
 /**
  * A statement of an interactive transaction, sent over its channel (`_tx_channel.ts`), not with
@@ -59,7 +62,7 @@ export type WriteRequest =
  * last one is COMMIT or ROLLBACK.
  */
 export type TxRequest =
-  | (Exclude<WriteRequest, { kind: "batch" }> & { begin?: true })
+  | (Exclude<WriteRequest, { kind: "batch" | "call" }> & { begin?: true })
   | { id: number; kind: "commit" | "rollback" };
 
 /** What a read returns: the first row, every row, or every row as an array of values. */
@@ -125,7 +128,7 @@ export type FromWorker =
 
 // --- the column layout ----------------------------------------------------------------------
 
-const KINDS = ["run", "get", "all", "exec", "batch", "values"] as const;
+const KINDS = ["run", "get", "all", "exec", "batch", "values", "call"] as const;
 
 /** Requests, one index per request. */
 export interface RequestBatch {

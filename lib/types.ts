@@ -141,6 +141,14 @@ export interface OpenOptions {
    * @default {"adaptive"}
    */
   routeReads?: "adaptive" | "inline" | "workers";
+  /**
+   * Write procedures: the URL (`file:`; on Deno also `http(s):`) of a module whose exported
+   * functions `(tx: ProcedureTransaction, args) => result` run inside the writer, called by
+   * {@linkcode Database.call}. Each call is one request of a group commit: synchronous, in a
+   * savepoint, so one that throws undoes only its own statements. Read-then-write logic this way
+   * costs one request instead of a round trip per statement.
+   */
+  procedures?: URL | string;
   /** `PRAGMA synchronous` of the writer: `"full"` also survives power loss. @default {"normal"} */
   durability?: "normal" | "full";
   /** Milliseconds any connection waits for a lock held by another process. @default {5000} */
@@ -299,6 +307,36 @@ export interface Transaction {
   exec(sql: string): Promise<void>;
   /** Tagged templates in the transaction: see {@linkcode Database.sql}. */
   readonly sql: SqlTag;
+}
+
+/**
+ * The statements a write procedure gets (see {@linkcode OpenOptions.procedures}): they run
+ * synchronously on the writer's connection, in the procedure's savepoint.
+ *
+ * @example
+ * ```ts
+ * // procedures.ts, given to open() as `procedures: new URL("./procedures.ts", import.meta.url)`
+ * import type { ProcedureTransaction } from "@walpool/walpool";
+ *
+ * export function deposit(tx: ProcedureTransaction, { id, amount }: { id: number; amount: number }) {
+ *   const row = tx.get<{ balance: number }>("SELECT balance FROM accounts WHERE id = ?", [id]);
+ *   if (!row) throw new RangeError(`no account ${id}`);
+ *   tx.run("UPDATE accounts SET balance = ? WHERE id = ?", [row.balance + amount, id]);
+ *   return row.balance + amount;
+ * }
+ * ```
+ */
+export interface ProcedureTransaction {
+  /** Runs a statement. */
+  run(sql: string, params?: Params): RunResult;
+  /** The first row, seeing the writes made so far. */
+  get<T = Row>(sql: string, params?: Params): T | undefined;
+  /** Every row. */
+  all<T = Row>(sql: string, params?: Params): T[];
+  /** Every row as an array of values in column order. */
+  values<T extends unknown[] = unknown[]>(sql: string, params?: Params): T[];
+  /** One or more statements without parameters. */
+  exec(sql: string): void;
 }
 
 /**

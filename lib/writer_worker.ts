@@ -17,6 +17,7 @@ import { parentPort } from "./_worker_host.ts";
 import { toErrorData } from "./errors.ts";
 import { commitGroup, newTally } from "./group_commit.ts";
 import { TransactionGroup } from "./transaction_group.ts";
+import { loadProcedures } from "./_procedures.ts";
 
 const port = await parentPort();
 
@@ -44,7 +45,10 @@ port.onMessage((message) => {
       maxBatch = msg.maxBatch;
       busyTimeout = msg.config.busyTimeout;
       channel = new TxServer(msg.channel);
-      Connection.open(msg.config).then((c) => {
+      // The procedures first: if their module fails, no connection is left open.
+      (msg.config.procedures ? loadProcedures(msg.config.procedures) : Promise.resolve()).then(
+        () => Connection.open(msg.config),
+      ).then((c) => {
         conn = c;
         txs = new TransactionGroup(conn, channel, tally, (outcome) => {
           port.post({ t: "txs", ...outcome });
