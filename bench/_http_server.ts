@@ -12,7 +12,8 @@
 // Deno and Node, bun:sqlite on Bun; bench/_raw.ts's openRaw: WAL, synchronous=NORMAL, busy_timeout
 // 5000), prepared statements reused, the write as BEGIN IMMEDIATE…COMMIT. `walpool` is walpool with
 // default options (plus --options, a JSON object of open options), written the natural way:
-// db.get() for reads, db.transaction() for the read-then-write. `walpool-batch` writes with
+// db.get() for reads, db.transaction() for the read-then-write. `walpool-procedure` runs the same
+// read-then-write as a write procedure (bench/_bank_procedures.ts, db.call()). `walpool-batch` writes with
 // db.batch([UPDATE, INSERT]) instead (no read; answers {"id":N,"changes":1}).
 //
 // Before listening it creates and seeds the file (10 000 accounts of balance 1000, unless
@@ -39,8 +40,10 @@ const mode = flag("mode") ?? "walpool";
 const dbPath = flag("db");
 const accounts = Number(flag("accounts") ?? 10_000);
 const initialBalance = 1000;
-if (mode !== "raw" && mode !== "walpool" && mode !== "walpool-batch") {
-  throw new TypeError(`--mode must be raw, walpool or walpool-batch, not ${mode}`);
+if (!["raw", "walpool", "walpool-batch", "walpool-procedure"].includes(mode)) {
+  throw new TypeError(
+    `--mode must be raw, walpool, walpool-batch or walpool-procedure, not ${mode}`,
+  );
 }
 if (!dbPath) throw new TypeError("--db=path is required");
 const options = JSON.parse(flag("options") ?? "{}") as OpenOptions;
@@ -115,13 +118,18 @@ function rawService(): Service {
   };
 }
 
-function walpoolService(db: Database, batch: boolean): Service {
+function walpoolService(db: Database, style: string): Service {
   return {
     async read(id) {
       const row = await db.get<Balance>(READ, [id]);
       return row ? { id, balance: row.balance } : undefined;
     },
-    write: batch
+    write: style === "walpool-procedure"
+      ? async (id, delta) => {
+        const balance = await db.call<number | null>("deposit", [id, delta, Date.now()]);
+        return balance === null ? undefined : { id, balance };
+      }
+      : style === "walpool-batch"
       ? async (id, delta) => {
         const [{ changes }] = await db.batch([
           { sql: ADD, params: [delta, id] },
@@ -144,9 +152,15 @@ function walpoolService(db: Database, batch: boolean): Service {
   };
 }
 
-const service = mode === "raw"
-  ? rawService()
-  : walpoolService(await open(dbPath, options), mode === "walpool-batch");
+const service = mode === "raw" ? rawService() : walpoolService(
+  await open(dbPath, {
+    ...options,
+    ...(mode === "walpool-procedure"
+      ? { procedures: new URL("./_bank_procedures.ts", import.meta.url) }
+      : {}),
+  }),
+  mode,
+);
 
 // --- HTTP -----------------------------------------------------------------------------------
 

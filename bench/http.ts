@@ -28,7 +28,8 @@
 //
 // Modes: raw (node:sqlite DatabaseSync on Deno and Node, bun:sqlite on Bun, synchronous on the main
 // thread, BEGIN IMMEDIATE…COMMIT for the write), walpool (default options; db.get and
-// db.transaction), walpool-batch (diagnostic: the write as db.batch([UPDATE, INSERT]), no read).
+// db.transaction), walpool-procedure (the same read-then-write as a write procedure, db.call),
+// walpool-batch (diagnostic: the write as db.batch([UPDATE, INSERT]), no read).
 
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -47,7 +48,7 @@ const flag = (name: string): string | undefined => {
 };
 const allRuntimes = ["deno", "bun", "node"] as const;
 type RuntimeName = typeof allRuntimes[number];
-const allModes = ["raw", "walpool", "walpool-batch"];
+const allModes = ["raw", "walpool", "walpool-procedure", "walpool-batch"];
 
 const runtimes = (flag("runtimes") ?? allRuntimes.join(",")).split(",") as RuntimeName[];
 const modes = (flag("modes") ?? allModes.join(",")).split(",");
