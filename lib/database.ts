@@ -19,7 +19,8 @@ import type { WriteBody, Writer } from "./writer.ts";
 import type { Readers } from "./readers.ts";
 import { bindParams } from "./_params.ts";
 import { checkStatement, isRead } from "./_classify.ts";
-import { callerStack, ClosedError, rejectThrown } from "./errors.ts";
+import { callerStack, ClosedError, rejectThrown, untilAborted } from "./errors.ts";
+import { statsOf } from "./_stats.ts";
 import { runTransaction } from "./transaction.ts";
 import { sqlTag } from "./sql_tag.ts";
 import { integerOption } from "./_options.ts";
@@ -233,15 +234,7 @@ export class Database implements AsyncDisposable {
       }
       if (!signal) return this.#readers.read(kind, sql, bound, route);
       signal.throwIfAborted();
-      return callerStack(
-        new Promise((resolve, reject) => {
-          const onAbort = () => reject(signal.reason);
-          signal.addEventListener("abort", onAbort, { once: true });
-          this.#readers.read(kind, sql, bound, route).then(resolve, reject).finally(() =>
-            signal.removeEventListener("abort", onAbort)
-          );
-        }),
-      );
+      return callerStack(untilAborted(this.#readers.read(kind, sql, bound, route), signal));
     });
   }
 
@@ -363,15 +356,9 @@ export class Database implements AsyncDisposable {
    * before it). Inside `fn`, use `tx`, never `db`, for writes: a write through `db` would wait for
    * the transaction itself, so it is rejected at once.
    *
-   * Its statements go to the writer over shared memory, and an answer that comes within 2 ms is
-   * taken synchronously (the calling thread waits microseconds per statement, as with the raw
-   * binding; longer, it waits asynchronously). So a callback that awaits only its own statements
-   * runs in one task and holds the writer only for as long as its statements take. Transactions
-   * that follow each other closely share one COMMIT (group commit): each runs in a savepoint,
-   * fails alone, and resolves once the shared COMMIT succeeded. Should SQLite roll everything back
-   * (`RAISE(ROLLBACK)`, `SQLITE_FULL`, …) or that COMMIT fail, the transactions before are
-   * replayed statement by statement; one whose statements then give other results (it read
-   * `random()`, say) fails with `SQLITE_ABORT_ROLLBACK` and nothing of it is applied.
+   * Its statements are answered synchronously when the writer answers within 2 ms, so the
+   * callback holds the writer only for as long as its statements take; transactions that follow
+   * each other closely share one COMMIT, each failing alone (README: how transactions run).
    *
    * @param fn Gets `tx.run/get/all/values/exec` and `tx.sql`.
    * @param opts `timeout` (default `transactionTimeout`), `signal` to abort before it begins.
@@ -425,34 +412,7 @@ export class Database implements AsyncDisposable {
    * ```
    */
   stats(): Stats {
-    const c = this.#writer.stats.counters;
-    return {
-      queued: this.#writer.queued,
-      inFlight: this.#writer.inFlight,
-      commits: c.commits,
-      committedRequests: c.committed,
-      requestsPerCommit: c.commits ? c.committed / c.commits : 0,
-      largestCommit: c.largestCommit,
-      failures: c.failures,
-      transactions: c.transactions,
-      transactionCommits: c.transactionCommits,
-      reads: this.#readers.reads,
-      inlineReads: this.#readers.inlineReads,
-      readsInFlight: this.#readers.outstanding,
-      readers: this.#readers.workers.length,
-      workerRestarts: c.restarts + this.#readers.restarts,
-      walBytes: c.walBytes,
-      largestWalBytes: c.largestWalBytes,
-      checkpoints: c.checkpoints,
-      writeLatency: this.#writer.stats.writeLatency.summary(),
-      queueWait: this.#writer.stats.queueWait.summary(),
-      commitLatency: this.#writer.stats.commitLatency.summary(),
-      commitSizes: this.#writer.stats.commitSizes.histogram(),
-      lockWaits: c.lockWaits,
-      lockWaitMs: Math.round(c.lockWaitMs),
-      busyFailures: c.busyFailures + this.#readers.busyFailures,
-      readerUtilisation: this.#readers.utilisation(),
-    };
+    return statsOf(this.#writer, this.#readers);
   }
 
   /**

@@ -188,6 +188,15 @@ export function rejectThrown<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** `promise`, or a rejection with `signal`'s reason as soon as it aborts. */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
 /**
  * `promise`, awaited so that an error made when a worker's answer arrived gets the stack of the
  * code that awaits the call (through the runtime's async stack traces), followed by its
