@@ -118,3 +118,18 @@ function describe(value: unknown): string {
   }
   return `${typeof value} ${String(value)}`;
 }
+
+/**
+ * The statements of a `batch()`, each with its parameters bound.
+ *
+ * @throws {TypeError} Not an array of `{ sql, params? }`, or a parameter cannot be bound.
+ */
+export function bindStatements(statements: unknown): { sql: string; params: BindParams }[] {
+  if (!Array.isArray(statements)) {
+    throw new TypeError("batch() takes an array of { sql, params }");
+  }
+  return statements.map((s) => {
+    if (typeof s?.sql !== "string") throw new TypeError("Each batch statement needs sql: string");
+    return { sql: s.sql, params: bindParams(s.sql, s.params) };
+  });
+}

@@ -17,7 +17,7 @@ import type {
 import type { ReadKind } from "./protocol.ts";
 import type { WriteBody, Writer } from "./writer.ts";
 import type { Readers } from "./readers.ts";
-import { bindParams } from "./_params.ts";
+import { bindParams, bindStatements } from "./_params.ts";
 import { checkStatement, isRead } from "./_classify.ts";
 import { callerStack, ClosedError, rejectThrown, untilAborted } from "./errors.ts";
 import { statsOf } from "./_stats.ts";
@@ -285,18 +285,9 @@ export class Database implements AsyncDisposable {
    * ```
    */
   batch(statements: readonly { sql: string; params?: Params }[]): Promise<RunResult[]> {
-    return rejectThrown(() => {
-      if (!Array.isArray(statements)) {
-        throw new TypeError("batch() takes an array of { sql, params }");
-      }
-      const stmts = statements.map((s) => {
-        if (typeof s?.sql !== "string") {
-          throw new TypeError("Each batch statement needs sql: string");
-        }
-        return { sql: s.sql, params: bindParams(s.sql, s.params) };
-      });
-      return this.#write({ kind: "batch", stmts });
-    }) as Promise<RunResult[]>;
+    return rejectThrown(() =>
+      this.#write({ kind: "batch", stmts: bindStatements(statements) })
+    ) as Promise<RunResult[]>;
   }
 
   /**
