@@ -2,13 +2,16 @@
 // _fault_driver.ts) fails the Nth prepare, step, BEGIN or COMMIT of the writer with SQLITE_IOERR,
 // SQLITE_FULL, SQLITE_BUSY or SQLITE_NOMEM, once or from then on. For every case: each call
 // settles with success or a typed error, nothing acknowledged is missing afterwards, batches are
-// whole, and nothing hangs.
+// whole, and nothing hangs. The set-up and the checks use a connection on this thread, so that
+// each of the 192 cases starts only the worker under test.
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { open, SqliteError } from "../mod.ts";
 import { faultDriver, type FaultPlan } from "./_fault_driver.ts";
 import { tempPath } from "./_helpers.ts";
+import { Connection } from "../lib/_connection.ts";
+import { defaultDriver } from "../lib/_runtime.ts";
 
 const OPS: FaultPlan["op"][] = ["prepare", "step", "begin", "commit"];
 const CODES: FaultPlan["code"][] = ["SQLITE_IOERR", "SQLITE_FULL", "SQLITE_BUSY", "SQLITE_NOMEM"];
@@ -23,13 +26,24 @@ function noHang<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([promise, hang]).finally(() => clearTimeout(timer));
 }
 
+/** A connection on this thread (no worker): the set-up and the checks need no walpool. */
+function connect(path: string): Promise<Connection> {
+  return Connection.open({
+    driver: defaultDriver,
+    path,
+    readonly: false,
+    safeIntegers: false,
+    busyTimeout: 1000,
+    durability: "normal",
+    pragmas: [],
+  });
+}
+
 async function scenario(plan: FaultPlan): Promise<{ acknowledged: number }> {
   const path = tempPath();
-  const setup = await open(path, { readers: 0 });
-  await setup.exec(
-    "CREATE TABLE t(id INTEGER PRIMARY KEY); CREATE TABLE parts(g INTEGER, p INTEGER)",
-  );
-  await setup.close();
+  const setup = await connect(path);
+  setup.exec("CREATE TABLE t(id INTEGER PRIMARY KEY); CREATE TABLE parts(g INTEGER, p INTEGER)");
+  setup.close();
   let db;
   try {
     db = await noHang(open(path, { readers: 0, driver: faultDriver(plan) }), 10_000, "open()");
@@ -56,14 +70,12 @@ async function scenario(plan: FaultPlan): Promise<{ acknowledged: number }> {
     if (r.status === "rejected") assert.ok(r.reason instanceof SqliteError, `untyped: ${r.reason}`);
   }
   await noHang(db.close(), 10_000, "close()");
-  const check = await open(path, { readers: 0 });
+  const check = await connect(path);
   try {
-    assert.deepEqual(await check.get("PRAGMA integrity_check"), { integrity_check: "ok" });
-    const ids = new Set((await check.all<{ id: number }>("SELECT id FROM t")).map((r) => r.id));
-    const parts = new Map(
-      (await check.all<{ g: number; n: number }>("SELECT g, count(*) AS n FROM parts GROUP BY g"))
-        .map((r) => [r.g, r.n]),
-    );
+    assert.deepEqual(check.get("PRAGMA integrity_check", []), { integrity_check: "ok" });
+    const ids = new Set((check.all("SELECT id FROM t", []) as { id: number }[]).map((r) => r.id));
+    const counts = check.all("SELECT g, count(*) AS n FROM parts GROUP BY g", []);
+    const parts = new Map((counts as { g: number; n: number }[]).map((r) => [r.g, r.n]));
     for (const n of parts.values()) assert.equal(n, 3, "a batch is whole or absent");
     let acknowledged = 0;
     results.forEach((r, i) => {
@@ -76,7 +88,7 @@ async function scenario(plan: FaultPlan): Promise<{ acknowledged: number }> {
     if (results[40].status === "rejected") assert.ok(!ids.has(1000) && !ids.has(1001));
     return { acknowledged };
   } finally {
-    await check.close();
+    check.close();
   }
 }
 
