@@ -34,7 +34,13 @@ export function callProcedure(conn: Connection, name: string, args: unknown): un
   if (typeof fn !== "function") {
     throw new TypeError(`The procedures module exports no function named "${name}"`);
   }
-  const result = (fn as Procedure)(transactionOf(conn), args);
+  const scope = { live: true };
+  let result: unknown;
+  try {
+    result = (fn as Procedure)(transactionOf(conn, name, scope), args);
+  } finally {
+    scope.live = false; // a `tx` kept or used after an await applies nothing
+  }
   if (result instanceof Promise) {
     result.catch(() => {}); // its statements already ran or failed; what it awaits cannot run
     throw new TypeError(
@@ -50,9 +56,25 @@ export function callProcedure(conn: Connection, name: string, args: unknown): un
   return result;
 }
 
-/** The synchronous statements a procedure gets, on the writer's connection. */
-function transactionOf(conn: Connection): ProcedureTransaction {
-  const bound = (sql: string, params: unknown) => {
+/**
+ * The synchronous statements a procedure gets, on the writer's connection. They refuse to run
+ * once the procedure has returned (a `tx` kept, or used after an await), and once SQLite has
+ * rolled back the transaction the call runs in (they would run outside it).
+ */
+function transactionOf(
+  conn: Connection,
+  name: string,
+  scope: { live: boolean },
+): ProcedureTransaction {
+  const bound = (sql: string, params?: unknown) => {
+    if (!scope.live) {
+      throw new TypeError(`Procedure "${name}" used its tx after it returned; nothing was run`);
+    }
+    if (!conn.inTransaction()) {
+      throw new TypeError(
+        `Procedure "${name}" ran a statement after SQLite rolled back its transaction`,
+      );
+    }
     checkStatement(sql);
     return bindParams(sql, params);
   };
@@ -62,7 +84,7 @@ function transactionOf(conn: Connection): ProcedureTransaction {
     all: (sql: string, params?: unknown) => conn.all(sql, bound(sql, params)) as never,
     values: (sql: string, params?: unknown) => conn.values(sql, bound(sql, params)) as never,
     exec: (sql: string) => {
-      checkStatement(sql);
+      bound(sql);
       conn.exec(sql);
     },
   };

@@ -38,8 +38,10 @@ const TAGGED = JSON.stringify(TAG).slice(1, -1);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-function replacer(_key: string, value: unknown): unknown {
-  if (typeof value === "bigint") return { [TAG]: "n" + value };
+function replacer(this: Record<string, unknown>, key: string, value: unknown): unknown {
+  // A bigint as it is, not as a `toJSON` polyfill turned it (into a string, say).
+  const raw = this[key];
+  if (typeof raw === "bigint") return { [TAG]: "n" + raw };
   if (value instanceof Uint8Array) {
     let text = "";
     for (let i = 0; i < value.length; i += 0x8000) {
@@ -214,8 +216,11 @@ export class TxCaller extends End {
   fail(error: Error): void {
     this.#broken = error;
     const outstanding = this.#outstanding;
+    if (!outstanding) return;
+    // The writer may have answered before it stopped: that answer stands.
+    if (Atomics.load(this.ctl, ANS) === this.#sent) return outstanding.resolve(this.#take());
     this.#outstanding = undefined;
-    outstanding?.reject(error);
+    outstanding.reject(error);
   }
 }
 
@@ -259,13 +264,23 @@ export class TxServer extends End {
     whenChanged(this.ctl, DOOR, door, () => this.waiting ? onRequest() : this.watch(onRequest));
   }
 
-  /** The next request: spins briefly, then sleeps until it comes; `undefined` if told to stop. */
-  next(): TxRequest | undefined {
+  /**
+   * The next request: spins briefly, then sleeps until it comes (calling `beforeSleep` once, the
+   * first time it is about to sleep); `undefined` if told to stop.
+   */
+  next(beforeSleep?: () => void): TxRequest | undefined {
+    let slept = false;
     for (;;) {
       if (Atomics.load(this.ctl, STOP)) return undefined;
       const door = Atomics.load(this.ctl, DOOR);
       if (Atomics.load(this.ctl, REQ) !== this.#seen) break;
-      waitFor(this.ctl, DOOR, door, WRITER_SPIN_MS, 50);
+      if (!slept && waitFor(this.ctl, DOOR, door, WRITER_SPIN_MS, WRITER_SPIN_MS)) continue;
+      if (!slept) {
+        slept = true;
+        beforeSleep?.();
+        continue;
+      }
+      waitFor(this.ctl, DOOR, door, 0, 50);
     }
     this.#seen = Atomics.load(this.ctl, REQ);
     return this.read() as TxRequest;

@@ -28,6 +28,10 @@ export type WriteBody =
  */
 export interface Lease {
   readonly channel: TxCaller;
+  /** Names the transaction in its requests (the writer refuses those of another). */
+  readonly token: number;
+  /** The writer worker it was lent on (its transactions' numbers start over with each). */
+  readonly generation: number;
   /** Ends the lease once COMMIT or ROLLBACK is sent; `done` settles when it was answered. */
   release(done: Promise<unknown>): void;
 }

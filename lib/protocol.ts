@@ -58,12 +58,15 @@ export type WriteRequest =
 
 /**
  * A statement of an interactive transaction, sent over its channel (`_tx_channel.ts`), not with
- * `postMessage`. The first one carries `begin`: the writer runs BEGIN IMMEDIATE before it. The
- * last one is COMMIT or ROLLBACK.
+ * `postMessage`. `tx` names the transaction (its lease): the writer begins a transaction at its
+ * first statement, ends it at its COMMIT or ROLLBACK, and refuses a request of another.
  */
 export type TxRequest =
-  | (Exclude<WriteRequest, { kind: "batch" | "call" }> & { begin?: true })
-  | { id: number; kind: "commit" | "rollback" };
+  & (
+    | Exclude<WriteRequest, { kind: "batch" | "call" }>
+    | { id: number; kind: "commit" | "rollback" }
+  )
+  & { tx: number };
 
 /** What a read returns: the first row, every row, or every row as an array of values. */
 export type ReadKind = "get" | "all" | "values";

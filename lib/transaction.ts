@@ -9,7 +9,13 @@ import type { TxRequest } from "./protocol.ts";
 import type { Writer } from "./writer.ts";
 import { bindParams } from "./_params.ts";
 import { checkStatement } from "./_classify.ts";
-import { callerStack, fromErrorData, rejectThrown, TransactionError } from "./errors.ts";
+import {
+  callerStack,
+  fromErrorData,
+  madeOnArrival,
+  rejectThrown,
+  TransactionError,
+} from "./errors.ts";
 import { sqlTag } from "./sql_tag.ts";
 
 /**
@@ -18,8 +24,8 @@ import { sqlTag } from "./sql_tag.ts";
  */
 const SYNC_MS = 2;
 
-/** A statement without its id. */
-type TxBody<R = TxRequest> = R extends unknown ? Omit<R, "id"> : never;
+/** A statement without its id and transaction. */
+type TxBody<R = TxRequest> = R extends unknown ? Omit<R, "id" | "tx"> : never;
 
 /** Runs `fn` in an interactive transaction; see `Database.transaction`. */
 export async function runTransaction<T>(
@@ -34,13 +40,15 @@ export async function runTransaction<T>(
   let statements = 0;
   let failed = 0;
   let nextId = 1;
-  const call = async (req: TxRequest, syncMs = SYNC_MS): Promise<unknown> => {
+  const call = async (body: TxBody, syncMs = SYNC_MS): Promise<unknown> => {
+    // Every request names its transaction: the writer refuses one of another (never applied).
+    const req = { ...body, id: nextId++, tx: lease.token } as TxRequest;
     const answer = await lease.channel.call(req, syncMs);
     if (answer.error) throw fromErrorData(answer.error);
     return answer.value;
   };
   const scope = { writer, open: true };
-  // BEGIN goes with the first statement (one round trip less); a callback that runs no
+  // The writer begins the transaction at its first statement; a callback that runs no
   // statement begins nothing.
   const send = (body: TxBody): Promise<unknown> => {
     if (ended) {
@@ -48,40 +56,45 @@ export async function runTransaction<T>(
         new TransactionError(`The transaction has ended (${ended})`, "ended"),
       );
     }
-    const req = { ...body, id: nextId++ } as TxRequest & { begin?: true };
-    if (statements++ === 0) req.begin = true;
-    return call(req).catch((error) => {
+    statements++;
+    return call(body).catch((error) => {
       failed++;
       throw error;
     });
   };
   /**
-   * Ends the transaction. The writer answers COMMIT at once with the number it gave the
-   * transaction in its group, and the group commits soon after: the writer is released to the
-   * next transaction without waiting for that COMMIT (or its fsync), and this one resolves once
-   * the writer reports the group committed.
+   * Ends the transaction, once: a later call gets the first one's outcome. The writer answers
+   * COMMIT at once with the number it gave the transaction in its group, and the group commits
+   * soon after: the writer is released to the next transaction without waiting for that COMMIT
+   * (or its fsync), and this one resolves once the writer reports the group committed.
    */
+  let ending: Promise<unknown> | undefined;
   const end = (kind: "commit" | "rollback", why: string): Promise<unknown> => {
+    if (ending) return ending;
     ended = why;
     scope.open = false;
     if (statements === 0) {
       lease.release(Promise.resolve());
-      return Promise.resolve();
+      return ending = Promise.resolve();
     }
-    const done = call({ id: nextId++, kind }).then((seq) =>
-      kind === "commit" ? writer.committedAs(seq as number) : undefined
+    const done = call({ kind }).then((seq) =>
+      kind === "commit" ? writer.committedAs(lease.generation, seq as number) : undefined
     );
     lease.release(done);
-    return done;
+    return ending = done;
   };
   const tx = transactionObject(send);
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let timedOut: Error | undefined;
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      const error = new DOMException(
-        `Transaction rolled back: still open after ${timeout} ms (transactionTimeout)`,
-        "TimeoutError",
+      timedOut = madeOnArrival(
+        new DOMException(
+          `Transaction rolled back: still open after ${timeout} ms (transactionTimeout)`,
+          "TimeoutError",
+        ),
       );
+      const error = timedOut;
       end("rollback", "it timed out").then(() => reject(error), () => reject(error));
     }, timeout);
   });
@@ -89,6 +102,11 @@ export async function runTransaction<T>(
   try {
     const value = await Promise.race([writer.inScope(scope, () => fn(tx)), expired]);
     clearTimeout(timer);
+    if (timedOut) {
+      // It timed out while fn was finishing: it is rolled back, never committed.
+      await ending!.catch(() => {});
+      throw timedOut;
+    }
     await end("commit", "it was committed");
     writer.committed({
       kind: "transaction",
@@ -99,7 +117,7 @@ export async function runTransaction<T>(
     });
     return value;
   } catch (error) {
-    if (!ended) await end("rollback", "it was rolled back").catch(() => {});
+    await end("rollback", "it was rolled back").catch(() => {});
     throw error;
   } finally {
     clearTimeout(timer);

@@ -101,7 +101,12 @@ export class TransactionGroup {
   /**
    * Serves the transaction whose first statement waits on the channel, until its COMMIT or
    * ROLLBACK. Synchronous: the writer takes nothing else meanwhile, and sleeps on the channel
-   * while the caller's code runs. False if the writer is being terminated.
+   * while the caller's code runs. A request of another transaction (a late one of a transaction
+   * that ended) is refused, never applied. Should the caller make the writer wait (its callback
+   * awaits something else) while transactions released before wait for their COMMIT, those are
+   * committed first (this one is rolled back to its start and replayed after), so that nothing
+   * waits on a transaction that may itself be waiting for them. False if the writer is being
+   * terminated.
    */
   serve(): boolean {
     const conn = this.#conn;
@@ -109,17 +114,52 @@ export class TransactionGroup {
     /** Why every later statement fails: BEGIN failed, or SQLite rolled the transaction back. */
     let lost: ErrorData | undefined;
     let open = false; // its savepoint exists
-    for (;;) {
-      const req = this.#channel.next();
-      if (!req) return false;
-      if ("begin" in req && req.begin) {
-        try {
-          if (!conn.inTransaction()) begin(conn, this.#tally);
-          conn.exec(SAVEPOINT);
-          open = true;
-        } catch (error) {
-          lost = failed(conn, req, error).error;
+    let token: number | undefined;
+    /** Before the writer sleeps waiting for this transaction: commits the ones released before. */
+    const beforeSleep = () => {
+      if (!this.#members.length || lost) return;
+      if (open) this.#quietly(UNDO);
+      this.commit();
+      if (!open) return;
+      try {
+        begin(conn, this.#tally);
+        conn.exec(SAVEPOINT);
+        for (const [req, expected] of log) {
+          if (this.#outcome(req) !== expected) {
+            lost = lostError(
+              "The transaction was rolled back: replayed after the writer committed the " +
+                "transactions before it, a statement gave a different result",
+            );
+            this.#quietly(UNDO);
+            open = false;
+            return;
+          }
         }
+      } catch (error) {
+        lost = failed(conn, { id: 0 }, error).error;
+        open = false;
+      }
+    };
+    for (;;) {
+      const req = this.#channel.next(beforeSleep);
+      if (!req) return false;
+      if (token === undefined) {
+        token = req.tx;
+        if (req.kind !== "commit" && req.kind !== "rollback") {
+          try {
+            if (!conn.inTransaction()) begin(conn, this.#tally);
+            conn.exec(SAVEPOINT);
+            open = true;
+          } catch (error) {
+            lost = failed(conn, req, error).error;
+          }
+        }
+      } else if (req.tx !== token) {
+        this.#channel.answer({
+          id: req.id,
+          error: lostError("Refused: the request belongs to a transaction that has ended"),
+        });
+        continue;
       }
       if (req.kind === "rollback") {
         if (open && !lost) this.#quietly(UNDO);
@@ -138,24 +178,34 @@ export class TransactionGroup {
         this.#channel.answer({ id: req.id, error: lost });
         continue;
       }
-      let answer: Answer;
-      try {
-        answer = { id: req.id, value: execute(conn, req) };
-      } catch (error) {
-        answer = failed(conn, req, error);
-        if (!conn.inTransaction()) {
-          // SQLite rolled back the group's whole transaction: this one is lost, the ones
-          // released before are replayed.
-          lost = lostError(
-            "The transaction was rolled back by SQLite after an earlier statement failed (" +
-              answer.error!.message + ")",
-          );
-          this.#replay();
-        }
+      const answer = this.#run(req);
+      if (answer.error && !conn.inTransaction()) {
+        // SQLite rolled back the group's whole transaction: this one is lost, the ones released
+        // before are replayed.
+        lost = lostError(
+          "The transaction was rolled back by SQLite after an earlier statement failed (" +
+            answer.error.message + ")",
+        );
+        open = false;
+        this.#replay();
       }
       this.#channel.answer(answer);
       log.push([req, outcomeOf(req, answer)]);
     }
+  }
+
+  /** Runs one statement; its answer. */
+  #run(req: TxRequest): Answer {
+    try {
+      return { id: req.id, value: execute(this.#conn, req) };
+    } catch (error) {
+      return failed(this.#conn, req, error);
+    }
+  }
+
+  /** Runs one statement again; what replay compares. */
+  #outcome(req: TxRequest): string {
+    return outcomeOf(req, this.#run(req));
   }
 
   /** COMMIT of a transaction: its savepoint is released into the group, answered with its seq. */
@@ -265,13 +315,7 @@ export class TransactionGroup {
     const conn = this.#conn;
     conn.exec(SAVEPOINT);
     for (const [req, expected] of member.log) {
-      let answer: Answer;
-      try {
-        answer = { id: req.id, value: execute(conn, req) };
-      } catch (error) {
-        answer = failed(conn, req, error);
-      }
-      if (outcomeOf(req, answer) !== expected) {
+      if (this.#outcome(req) !== expected) {
         if (conn.inTransaction()) this.#quietly(UNDO);
         return lostError(
           "The transaction was rolled back: a neighbouring transaction in the same commit made " +

@@ -166,6 +166,8 @@ export class Writer implements CallOwner {
     let released = false;
     ticket.grant({
       channel: this.#channel,
+      token: ++this.#leases,
+      generation,
       release: (done) => {
         if (released) return;
         released = true;
@@ -267,21 +269,53 @@ export class Writer implements CallOwner {
     this.#groupCommitted(message.upTo, message.failed);
   }
 
+  /** Leases given out (each transaction's token). */
+  #leases = 0;
   /** Interactive transactions released into the writer's group, by number, until it commits. */
   #awaitingCommit = new Map<number, { resolve(): void; reject(error: Error): void }>();
+  /** What the writer reported so far: every number up to this was committed but the failed. */
+  #reportedUpTo = 0;
+  /** Failures reported for numbers whose transaction had not asked yet. */
+  #unclaimed: Record<number, ErrorData> = {};
 
-  /** Resolves once the group holding the transaction the writer numbered `seq` committed. */
-  committedAs(seq: number): Promise<void> {
+  /**
+   * Resolves once the group holding the transaction the writer (of `generation`) numbered `seq`
+   * committed. The report may come before the question: then it settles at once.
+   */
+  committedAs(generation: number, seq: number): Promise<void> {
+    if (generation !== this.#generation) {
+      return Promise.reject(this.#stoppedBeforeReport());
+    }
+    if (seq <= this.#reportedUpTo) {
+      const failed = this.#unclaimed[seq];
+      delete this.#unclaimed[seq];
+      return failed ? Promise.reject(fromErrorData(failed)) : Promise.resolve();
+    }
     return new Promise((resolve, reject) => this.#awaitingCommit.set(seq, { resolve, reject }));
   }
 
   #groupCommitted(upTo: number, failed: Record<number, ErrorData>): void {
-    for (const [seq, waiter] of this.#awaitingCommit) {
-      if (seq > upTo) continue;
+    for (let seq = this.#reportedUpTo + 1; seq <= upTo; seq++) {
+      const waiter = this.#awaitingCommit.get(seq);
+      if (!waiter) {
+        if (failed[seq]) this.#unclaimed[seq] = failed[seq];
+        continue;
+      }
       this.#awaitingCommit.delete(seq);
       if (failed[seq]) waiter.reject(fromErrorData(failed[seq]));
       else waiter.resolve();
     }
+    this.#reportedUpTo = Math.max(this.#reportedUpTo, upTo);
+  }
+
+  #stoppedBeforeReport(): WorkerError {
+    return madeOnArrival(
+      new WorkerError(
+        "The writer worker stopped before it reported this transaction committed; it may " +
+          "have been applied",
+        true,
+      ),
+    );
   }
 
   /** Tells the onCommit hook about an interactive transaction that committed. */
@@ -305,16 +339,10 @@ export class Writer implements CallOwner {
   #died(): void {
     // Requests the worker held were rejected by the client; an open transaction is gone, and so
     // is the group of those released and not yet committed (the worker's numbering starts over).
-    for (const waiter of this.#awaitingCommit.values()) {
-      waiter.reject(madeOnArrival(
-        new WorkerError(
-          "The writer worker stopped before it reported this transaction committed; it may " +
-            "have been applied",
-          true,
-        ),
-      ));
-    }
+    for (const waiter of this.#awaitingCommit.values()) waiter.reject(this.#stoppedBeforeReport());
     this.#awaitingCommit.clear();
+    this.#reportedUpTo = 0;
+    this.#unclaimed = {};
     this.#channel.fail(
       madeOnArrival(
         new WorkerError("The writer worker stopped during this transaction; it was not committed"),

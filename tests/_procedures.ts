@@ -35,3 +35,18 @@ export function commits(tx: ProcedureTransaction) {
 
 /** Not a function. */
 export const notAProcedure = 42;
+
+/** Catches the error of a statement after which SQLite rolled everything back, and goes on. */
+export function swallowsRollback(tx: ProcedureTransaction) {
+  try {
+    tx.run("INSERT INTO guarded VALUES (1)");
+  } catch { /* ignored, wrongly */ }
+  tx.run("INSERT INTO history(account, delta) VALUES (1, 777)");
+  return "went on";
+}
+
+/** Writes after an await: refused, since the procedure has returned by then. */
+export async function writesLater(tx: ProcedureTransaction) {
+  await null;
+  tx.run("INSERT INTO history(account, delta) VALUES (1, 888)");
+}

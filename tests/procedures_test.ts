@@ -109,4 +109,14 @@ describe("write procedures", () => {
     );
     await assert.rejects(open(tempPath(), { procedures: "procs.ts" }), TypeError);
   });
+
+  it("a procedure applies nothing after it returned or after SQLite rolled it back", async () => {
+    const db = await bank();
+    await db.exec(`CREATE TABLE guarded(y);
+      CREATE TRIGGER g BEFORE INSERT ON guarded BEGIN SELECT RAISE(ROLLBACK, 'no'); END;`);
+    await assert.rejects(db.call("swallowsRollback"), /after SQLite rolled back/);
+    await assert.rejects(db.call("writesLater"), /returned a promise/);
+    await db.call("deposit", { id: 2, delta: 1 }); // a later request: the late write had its chance
+    assert.deepEqual(await db.all("SELECT delta FROM history ORDER BY id"), [{ delta: 1 }]);
+  });
 });

@@ -163,4 +163,58 @@ describe("interactive transactions", () => {
       (e) => e instanceof TransactionError && e.reason === "ended",
     );
   });
+
+  it("a transaction that times out while its callback finishes is rolled back, and the next is whole", async () => {
+    const db = await open(tempPath(), { readers: 0 });
+    opened.push(db);
+    await db.exec("CREATE TABLE t(x)");
+    // The timeout fires while this slow statement runs in the writer.
+    const slow =
+      "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 3000000) SELECT count(*) AS n FROM c";
+    const first = db.transaction(async (tx) => {
+      await tx.run("INSERT INTO t VALUES ('first')");
+      await tx.get(slow);
+      return "resolved";
+    }, { timeout: 20 });
+    const second = db.transaction(async (tx) => {
+      await tx.run("INSERT INTO t VALUES ('second a')");
+      await new Promise((r) => setTimeout(r, 30));
+      await tx.run("INSERT INTO t VALUES ('second b')");
+      throw new Error("second throws");
+    });
+    await assert.rejects(first, (e) => e instanceof Error && e.name === "TimeoutError");
+    await assert.rejects(second, /second throws/);
+    assert.deepEqual(await db.all("SELECT x FROM t"), [], "neither left anything");
+  });
+
+  it("a transaction that awaits one committed just before it does not wait for its timeout", async () => {
+    const db = await open(tempPath(), { readers: 0, transactionTimeout: 2000 });
+    opened.push(db);
+    await db.exec("CREATE TABLE t(v)");
+    for (let i = 0; i < 10; i++) {
+      const a = db.transaction((tx) => tx.run("INSERT INTO t VALUES ('a')"));
+      const b = db.transaction(async (tx) => {
+        await tx.run("INSERT INTO t VALUES ('b')");
+        await a; // resolves once a's group committed, which must not wait for b
+      });
+      await b;
+    }
+    assert.deepEqual(await db.get("SELECT count(*) AS n FROM t"), { n: 20 });
+  });
+
+  it("bigints in statements stay integers even under a BigInt toJSON polyfill", async () => {
+    const db = await bank();
+    const proto = BigInt.prototype as unknown as { toJSON?: () => string };
+    proto.toJSON = function () {
+      return String(this);
+    };
+    try {
+      const big = 1152921504606846977n;
+      await db.exec("CREATE TABLE untyped(v)"); // no affinity: a string would stay text
+      await db.transaction((tx) => tx.run("INSERT INTO untyped VALUES (?)", [big]));
+      assert.deepEqual(await db.get("SELECT typeof(v) AS type FROM untyped"), { type: "integer" });
+    } finally {
+      delete proto.toJSON;
+    }
+  });
 });
