@@ -167,8 +167,14 @@ export class TransactionGroup {
         return true;
       }
       if (req.kind === "commit") {
-        if (lost || !open) {
-          this.#channel.answer({ id: req.id, error: lost ?? lostError("Nothing to commit") });
+        if (lost) {
+          this.#channel.answer({ id: req.id, error: lost });
+          return true;
+        }
+        if (!open) {
+          // Nothing of it reached the writer (its statements failed before they were sent):
+          // nothing to commit. Number 0 is reported committed from the start.
+          this.#channel.answer({ id: req.id, value: 0 });
           return true;
         }
         this.#release(req, log);
