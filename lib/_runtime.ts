@@ -15,3 +15,8 @@ export const runtime: Runtime = "Deno" in globalThis
 
 /** The driver of `open()` without a `driver` option: `bun:sqlite` on Bun, `node:sqlite` else. */
 export const defaultDriver: DriverName = runtime === "bun" ? "bun:sqlite" : "node:sqlite";
+
+/** Calls `fn` once the event loop has turned: `setImmediate` where there is one (no 1 ms clamp). */
+export const nextTurn: (fn: () => void) => void =
+  (globalThis as { setImmediate?: (fn: () => void) => void }).setImmediate ??
+    ((fn) => setTimeout(fn, 0));

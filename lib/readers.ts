@@ -9,6 +9,7 @@ import type { ConnectionConfig, ReadKind, ReadRequest } from "./protocol.ts";
 import { WorkerClient } from "./_worker_client.ts";
 import { Connection } from "./_connection.ts";
 import { isBusy } from "./_sqlite_codes.ts";
+import { nextTurn } from "./_runtime.ts";
 import { callerStack, fromErrorData, toErrorData, WorkerError } from "./errors.ts";
 
 /** Where reads run: decided per SQL text by cost, or always on one side. */
@@ -24,11 +25,6 @@ export const INLINE_MAX_MS = 0.1;
  * that, reads go to workers until it turns (bounds the pause inline reads can cause).
  */
 const INLINE_BURST_MS = 5;
-
-/** Calls `fn` once the event loop has turned: `setImmediate` where there is one (no 1 ms clamp). */
-const nextTurn: (fn: () => void) => void =
-  (globalThis as { setImmediate?: (fn: () => void) => void }).setImmediate ??
-    ((fn) => setTimeout(fn, 0));
 
 export class Readers {
   #config: ConnectionConfig;

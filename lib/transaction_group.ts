@@ -17,6 +17,7 @@ import type { DriverRunResult } from "./driver.ts";
 import type { TxServer } from "./_tx_channel.ts";
 import { begin, execute, failed, rollbackQuietly, type Tally } from "./group_commit.ts";
 import { encodeValue } from "./_tx_channel.ts";
+import { toErrorData } from "./errors.ts";
 
 /**
  * What replay compares: the value, or the error's code and message (not its stack). A run
@@ -124,19 +125,16 @@ export class TransactionGroup {
       try {
         begin(conn, this.#tally);
         conn.exec(SAVEPOINT);
-        for (const [req, expected] of log) {
-          if (this.#outcome(req) !== expected) {
-            lost = lostError(
-              "The transaction was rolled back: replayed after the writer committed the " +
-                "transactions before it, a statement gave a different result",
-            );
-            this.#quietly(UNDO);
-            open = false;
-            return;
-          }
+        if (!this.#replays(log)) {
+          lost = lostError(
+            "The transaction was rolled back: replayed after the writer committed the " +
+              "transactions before it, a statement gave a different result",
+          );
+          this.#quietly(UNDO);
+          open = false;
         }
       } catch (error) {
-        lost = failed(conn, { id: 0 }, error).error;
+        lost = toErrorData(error, conn.driver, true);
         open = false;
       }
     };
@@ -209,9 +207,9 @@ export class TransactionGroup {
     }
   }
 
-  /** Runs one statement again; what replay compares. */
-  #outcome(req: TxRequest): string {
-    return outcomeOf(req, this.#run(req));
+  /** Runs a transaction's statements again; whether each gave the answer it gave before. */
+  #replays(log: [TxRequest, string][]): boolean {
+    return log.every(([req, expected]) => outcomeOf(req, this.#run(req)) === expected);
   }
 
   /** COMMIT of a transaction: its savepoint is released into the group, answered with its seq. */
@@ -256,7 +254,7 @@ export class TransactionGroup {
   #commitEachAlone(error: unknown): void {
     const conn = this.#conn;
     if (this.#members.length === 1) {
-      this.#failed[this.#members[0].seq] = failed(conn, { id: 0 }, error).error!;
+      this.#failed[this.#members[0].seq] = toErrorData(error, conn.driver, true);
       return;
     }
     for (const member of this.#members) {
@@ -272,7 +270,7 @@ export class TransactionGroup {
         this.#commits++;
       } catch (error) {
         rollbackQuietly(conn);
-        this.#failed[member.seq] = failed(conn, { id: 0 }, error).error!;
+        this.#failed[member.seq] = toErrorData(error, conn.driver, true);
       }
     }
   }
@@ -288,7 +286,7 @@ export class TransactionGroup {
       try {
         begin(conn, this.#tally);
       } catch (error) {
-        for (const m of pass) this.#failed[m.seq] = failed(conn, { id: 0 }, error).error!;
+        for (const m of pass) this.#failed[m.seq] = toErrorData(error, conn.driver, true);
         this.#members = [];
         return;
       }
@@ -320,15 +318,13 @@ export class TransactionGroup {
   #replayOne(member: Member): ErrorData | undefined {
     const conn = this.#conn;
     conn.exec(SAVEPOINT);
-    for (const [req, expected] of member.log) {
-      if (this.#outcome(req) !== expected) {
-        if (conn.inTransaction()) this.#quietly(UNDO);
-        return lostError(
-          "The transaction was rolled back: a neighbouring transaction in the same commit made " +
-            "SQLite roll back, and replaying this one gave different results. Nothing of it " +
-            "was applied; it can be retried",
-        );
-      }
+    if (!this.#replays(member.log)) {
+      if (conn.inTransaction()) this.#quietly(UNDO);
+      return lostError(
+        "The transaction was rolled back: a neighbouring transaction in the same commit made " +
+          "SQLite roll back, and replaying this one gave different results. Nothing of it " +
+          "was applied; it can be retried",
+      );
     }
     conn.exec(RELEASE);
     return undefined;

@@ -15,16 +15,12 @@ import {
 } from "./errors.ts";
 import type { CommitEvent } from "./types.ts";
 import { tickTime, WriterStats } from "./_writer_stats.ts";
+import { nextTurn } from "./_runtime.ts";
 import { type CallOwner, type Lease, Ticket, type WriteBody, WriteCall } from "./_write_call.ts";
 import { channelBuffer, TxCaller } from "./_tx_channel.ts";
 
 /** Milliseconds of transactions the calling thread runs back to back before it yields once. */
 const BURST_MS = 2;
-
-/** Calls `fn` once the event loop has turned: `setImmediate` where there is one (no 1 ms clamp). */
-const nextTurn: (fn: () => void) => void =
-  (globalThis as { setImmediate?: (fn: () => void) => void }).setImmediate ??
-    ((fn) => setTimeout(fn, 0));
 
 /** Which writer's transaction callback an async context runs in, while it is open. */
 export interface TransactionScope {
