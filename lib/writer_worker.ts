@@ -52,6 +52,7 @@ port.onMessage((message) => {
         conn = c;
         txs = new TransactionGroup(conn, channel, tally, (outcome) => {
           port.post({ t: "txs", ...outcome });
+          if (tally.lockWaits) post([]); // the transactions' BEGINs that waited for a lock
         });
         port.post({ t: "ready" });
         watchChannel();
@@ -163,8 +164,11 @@ async function loop(): Promise<void> {
   }
 }
 
-/** What the writer measured since the last answers message. */
-let tally = newTally();
+/**
+ * What the writer measured since the last answers message. One object, emptied in place: the
+ * transaction group counts into it too.
+ */
+const tally = newTally();
 
 /** Posts answers with what the writer measured since the last answers message. */
 function post(answers: Answer[], ms?: number): void {
@@ -174,7 +178,8 @@ function post(answers: Answer[], ms?: number): void {
     ...(tally.commits.length ? { commits: tally.commits, ms } : {}),
     ...(tally.lockWaits ? { lockWaits: tally.lockWaits, lockWaitMs: tally.lockWaitMs } : {}),
   });
-  tally = newTally();
+  tally.commits = [];
+  tally.lockWaits = tally.lockWaitMs = 0;
 }
 
 // --- checkpoints ----------------------------------------------------------------------------

@@ -5,7 +5,7 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { type Database, open, SqliteError, TransactionError } from "../mod.ts";
-import { settle, tempPath } from "./_helpers.ts";
+import { holdLock, settle, tempPath, waitFor } from "./_helpers.ts";
 
 describe("interactive transactions", () => {
   const opened: Database[] = [];
@@ -216,5 +216,19 @@ describe("interactive transactions", () => {
     } finally {
       delete proto.toJSON;
     }
+  });
+
+  it("a transaction whose BEGIN waits for another process's lock is counted in lockWaits", async () => {
+    const path = tempPath();
+    const db = await open(path, { busyTimeout: 10_000 });
+    opened.push(db);
+    await db.exec("CREATE TABLE t(v)");
+    await db.run("INSERT INTO t VALUES (0)"); // a grouped write first: its answer resets the tally
+    const { exited } = await holdLock(path, 300);
+    const before = db.stats().lockWaits;
+    await db.transaction((tx) => tx.run("INSERT INTO t VALUES (1)"));
+    assert.match(await exited, /released/);
+    await waitFor(() => db.stats().lockWaits === before + 1, 2000, "the BEGIN's wait in stats()");
+    assert.ok(db.stats().lockWaitMs >= 100, `lockWaitMs ${db.stats().lockWaitMs}`);
   });
 });
