@@ -8,10 +8,10 @@
 //
 // Layout: five Int32 words, then the data. The caller bumps REQ after writing a request; the
 // writer bumps ANS after writing its answer over it. One request is outstanding at a time.
-// The caller also bumps DOOR after every request and after every message it posts (POSTS counts
-// those): the writer waits on DOOR between the statements of a transaction and, from its event
-// loop, for the next transaction; a group of transactions waits a few microseconds for the next
-// one unless a message was posted. Values cross as JSON, with bigint, bytes and non-finite numbers
+// The caller also bumps DOOR after every request: the writer waits on DOOR between the statements
+// of a transaction and, from its event loop, for the next transaction. POSTS counts the messages
+// the caller posted: a group of transactions waits a few microseconds for the next one unless a
+// message was posted meanwhile. Values cross as JSON, with bigint, bytes and non-finite numbers
 // tagged.
 
 import type { Answer, ErrorData, TxRequest } from "./protocol.ts";
@@ -20,7 +20,7 @@ const REQ = 0; // requests written so far
 const ANS = 1; // answers written so far
 const LENGTH = 2; // bytes of the request or answer in the data area
 const STOP = 3; // set when the writer is being terminated: it must leave its wait
-const DOOR = 4; // bumped by the caller for every request and every message it posts
+const DOOR = 4; // bumped by the caller for every request (and to stop the writer)
 const POSTS = 5; // messages the caller posted (grouped writes, cancels, close)
 const HEADER = 32;
 const INITIAL = 64 * 1024;
@@ -171,13 +171,16 @@ export class TxCaller extends End {
     });
   }
 
-  /** Tells the writer, should it doze on the channel, that a message waits in its event loop. */
+  /**
+   * Tells the writer, should it be spinning for the next transaction of a group, that a message
+   * waits in its event loop. No wake-up: the writer never sleeps on the channel outside a
+   * transaction, and one would only wake its watch for nothing.
+   */
   posted(): void {
     Atomics.add(this.ctl, POSTS, 1);
-    this.ring();
   }
 
-  /** Wakes the writer if it sleeps on the channel (after a request, or a posted message). */
+  /** Wakes the writer if it sleeps on the channel (after a request). */
   ring(): void {
     Atomics.add(this.ctl, DOOR, 1);
     Atomics.notify(this.ctl, DOOR);

@@ -15,7 +15,8 @@ import type {
   TransactionOptions,
 } from "./types.ts";
 import type { ReadKind } from "./protocol.ts";
-import type { WriteBody, Writer } from "./writer.ts";
+import type { Writer } from "./writer.ts";
+import type { WriteBody } from "./_write_call.ts";
 import type { Readers } from "./readers.ts";
 import { bindParams, bindStatements } from "./_params.ts";
 import { checkStatement, isRead } from "./_classify.ts";

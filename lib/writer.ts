@@ -30,8 +30,6 @@ export interface TransactionScope {
 // Which writer's transaction callback the current async context runs in (deadlock detection).
 const inTransaction = new AsyncLocalStorage<TransactionScope>();
 
-export type { Lease, WriteBody };
-
 export class Writer implements CallOwner {
   #client!: WorkerClient<WriteRequest>;
   #config: ConnectionConfig;
