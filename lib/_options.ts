@@ -4,7 +4,7 @@
 import * as nodePath from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import type { OpenOptions } from "./types.ts";
+import type { Migration, OpenOptions } from "./types.ts";
 import { RESERVED_PRAGMAS } from "./_classify.ts";
 import { checkMigrations } from "./_migrations.ts";
 import { checkDriver, moduleHref } from "./_load_driver.ts";
@@ -75,7 +75,10 @@ export function integerOption(name: string, value: unknown, min: number): number
 /** The options of `open()`, checked, with their defaults. */
 export type CheckedOptions =
   & Required<
-    Omit<OpenOptions, "driver" | "pragmas" | "onCommit" | "procedures">
+    Omit<
+      OpenOptions,
+      "driver" | "pragmas" | "onCommit" | "procedures" | "authToken" | "requestTimeout"
+    >
   >
   & {
     /** A `DriverName`, or a driver module's URL (`href`). */
@@ -132,6 +135,13 @@ export function checkOptions(options: OpenOptions): CheckedOptions {
     if (typeof value === "string") return `${name} = '${value.replaceAll("'", "''")}'`;
     throw new TypeError(`Pragma ${name} must be a string, finite number or boolean`);
   });
+  for (const name of ["authToken", "requestTimeout"] as const) {
+    if (options[name] !== undefined) {
+      throw new TypeError(
+        `Option ${name} is for a remote database (an http:, https: or libsql: URL), not a file`,
+      );
+    }
+  }
   return {
     driver,
     readers: int("readers", options.readers, 2, 0),
@@ -144,6 +154,74 @@ export function checkOptions(options: OpenOptions): CheckedOptions {
     safeIntegers: options.safeIntegers ?? false,
     transactionTimeout: int("transactionTimeout", options.transactionTimeout, 30000, 1),
     pragmas,
+    migrations: checkMigrations(options.migrations),
+    onCommit: options.onCommit,
+  };
+}
+
+/** The options of `open()` for a remote database, checked, with their defaults. */
+export interface CheckedRemoteOptions {
+  url: string;
+  authToken?: string;
+  requestTimeout: number;
+  readers: number;
+  busyTimeout: number;
+  maxBatch: number;
+  safeIntegers: boolean;
+  transactionTimeout: number;
+  migrations: readonly Migration[];
+  onCommit?: OpenOptions["onCommit"];
+}
+
+/** Options that act on local connections only, and why. */
+const LOCAL_ONLY: Partial<Record<keyof OpenOptions, string>> = {
+  driver: "the server runs SQLite",
+  routeReads: "every read goes to the server",
+  procedures: "procedures run inside the local writer worker",
+  durability: "the server sets its own synchronous mode",
+  pragmas: "the server's connections are its own",
+};
+
+/**
+ * Checks the options of `open()` for a remote database (see {@linkcode checkOptions}).
+ *
+ * @throws {TypeError} An option has the wrong type, or acts on local connections only.
+ * @throws {RangeError} A number option is out of range, or `transactionTimeout` is beyond
+ * sqld's limit.
+ */
+export function checkRemoteOptions(url: string, options: OpenOptions): CheckedRemoteOptions {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("Options must be an object");
+  }
+  for (const [name, why] of Object.entries(LOCAL_ONLY)) {
+    if (options[name as keyof OpenOptions] !== undefined) {
+      throw new TypeError(`Option ${name} does not apply to a remote database: ${why}`);
+    }
+  }
+  const int = (name: keyof OpenOptions, value: unknown, fallback: number, min: number): number =>
+    value === undefined ? fallback : integerOption(name, value, min);
+  if (options.authToken !== undefined && typeof options.authToken !== "string") {
+    throw new TypeError("Option authToken must be a string");
+  }
+  if (options.onCommit !== undefined && typeof options.onCommit !== "function") {
+    throw new TypeError("Option onCommit must be a function");
+  }
+  const transactionTimeout = int("transactionTimeout", options.transactionTimeout, 5000, 1);
+  if (transactionTimeout > 5000) {
+    throw new RangeError(
+      `Option transactionTimeout must be at most 5000 for a remote database, got ${transactionTimeout}: ` +
+        "sqld takes a transaction away after 5 s",
+    );
+  }
+  return {
+    url,
+    authToken: options.authToken,
+    requestTimeout: int("requestTimeout", options.requestTimeout, 10000, 1),
+    readers: int("readers", options.readers, 2, 0),
+    busyTimeout: int("busyTimeout", options.busyTimeout, 5000, 0),
+    maxBatch: int("maxBatch", options.maxBatch, 1000, 1),
+    safeIntegers: options.safeIntegers ?? false,
+    transactionTimeout,
     migrations: checkMigrations(options.migrations),
     onCommit: options.onCommit,
   };

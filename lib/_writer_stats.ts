@@ -87,23 +87,25 @@ export class WriterStats {
       failed++;
       if (isBusy(errors[i].code)) c.busyFailures++;
     }
-    if (!message.commits) return; // no group was committed
+    if (message.commits) this.countGroup(message.commits, failed, message.ms!);
+  }
+
+  /**
+   * Counts a group of writes that committed: `commits` holds the requests each commit carried,
+   * `failed` the requests that failed, `ms` how long the group took.
+   */
+  countGroup(commits: number[], failed: number, ms: number): void {
+    const c = this.counters;
     let requests = 0;
-    for (const n of message.commits) {
+    for (const n of commits) {
       requests += n;
       this.commitSizes.add(n);
       if (n > c.largestCommit) c.largestCommit = n;
     }
-    c.commits += message.commits.length;
+    c.commits += commits.length;
     c.committed += requests;
-    this.commitLatency.add(message.ms!);
-    this.notify({
-      kind: "group",
-      requests,
-      failed,
-      commits: message.commits.length,
-      ms: message.ms!,
-    });
+    this.commitLatency.add(ms);
+    this.notify({ kind: "group", requests, failed, commits: commits.length, ms });
   }
 
   /** Calls the onCommit hook; an error it throws is logged, never passed on to walpool. */

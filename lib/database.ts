@@ -18,17 +18,14 @@ import type { ReadKind } from "./protocol.ts";
 import type { Writer } from "./writer.ts";
 import type { WriteBody } from "./_write_call.ts";
 import type { Readers } from "./readers.ts";
+import type { Engine } from "./_engine.ts";
 import { bindParams, bindStatements } from "./_params.ts";
 import { checkStatement, isRead } from "./_classify.ts";
 import { callerStack, ClosedError, rejectThrown, untilAborted } from "./errors.ts";
-import { statsOf } from "./_stats.ts";
-import { runTransaction } from "./transaction.ts";
 import { sqlTag } from "./sql_tag.ts";
 import { integerOption } from "./_options.ts";
 
-// Until writer.ts and transaction.ts import these from types.ts, their home.
-
-/** The writer and readers behind each database, for tests (not exported by `mod.ts`). */
+/** The writer and readers behind each local database, for tests (not exported by `mod.ts`). */
 export const internals: WeakMap<Database, { writer: Writer; readers: Readers }> = new WeakMap();
 
 /**
@@ -49,8 +46,7 @@ export const internals: WeakMap<Database, { writer: Writer; readers: Readers }> 
  * ```
  */
 export class Database implements AsyncDisposable {
-  #writer: Writer;
-  #readers: Readers;
+  #engine: Engine;
   #timeout: number;
   #closing: Promise<void> | undefined;
 
@@ -77,12 +73,10 @@ export class Database implements AsyncDisposable {
   readonly sql: SqlTag;
 
   /** Use {@linkcode open}. @internal */
-  constructor(writer: Writer, readers: Readers, transactionTimeout: number) {
-    this.#writer = writer;
-    this.#readers = readers;
+  constructor(engine: Engine, transactionTimeout: number) {
+    this.#engine = engine;
     this.#timeout = transactionTimeout;
     this.sql = sqlTag(this);
-    internals.set(this, { writer, readers });
   }
 
   #write(body: WriteBody, opts?: CallOptions): Promise<unknown> {
@@ -92,7 +86,7 @@ export class Database implements AsyncDisposable {
     } else {
       checkStatement(body.sql);
     }
-    return callerStack(this.#writer.request(body, opts?.signal));
+    return callerStack(this.#engine.write(body, opts?.signal));
   }
 
   /**
@@ -227,15 +221,15 @@ export class Database implements AsyncDisposable {
       const bound = bindParams(sql, params);
       if (!isRead(sql)) return this.#write({ kind, sql, params: bound }, opts);
       // A transaction accepted before close() may still read while it finishes.
-      if (this.#closing && !this.#writer.inOwnTransaction()) throw new ClosedError();
+      if (this.#closing && !this.#engine.inOwnTransaction()) throw new ClosedError();
       const signal = opts?.signal;
       const route = opts?.route;
       if (route !== undefined && route !== "inline" && route !== "workers") {
         throw new TypeError(`Option route must be "inline" or "workers", got ${String(route)}`);
       }
-      if (!signal) return this.#readers.read(kind, sql, bound, route);
+      if (!signal) return this.#engine.read(kind, sql, bound, route);
       signal.throwIfAborted();
-      return callerStack(untilAborted(this.#readers.read(kind, sql, bound, route), signal));
+      return callerStack(untilAborted(this.#engine.read(kind, sql, bound, route), signal));
     });
   }
 
@@ -337,7 +331,7 @@ export class Database implements AsyncDisposable {
       }
       if (this.#closing) throw new ClosedError();
       return callerStack(
-        this.#writer.request({ kind: "call", sql: name, params: args }, opts?.signal),
+        this.#engine.write({ kind: "call", sql: name, params: args }, opts?.signal),
       );
     }) as Promise<T>;
   }
@@ -386,7 +380,7 @@ export class Database implements AsyncDisposable {
       const timeout = opts?.timeout === undefined
         ? this.#timeout
         : integerOption("timeout", opts.timeout, 1);
-      return callerStack(runTransaction(this.#writer, fn, timeout, opts?.signal));
+      return callerStack(this.#engine.transaction(fn, timeout, opts?.signal));
     });
   }
 
@@ -404,7 +398,7 @@ export class Database implements AsyncDisposable {
    * ```
    */
   stats(): Stats {
-    return statsOf(this.#writer, this.#readers);
+    return this.#engine.stats();
   }
 
   /**
@@ -422,11 +416,7 @@ export class Database implements AsyncDisposable {
    * ```
    */
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      await this.#writer.drained();
-      await this.#readers.close();
-      await this.#writer.close();
-    })();
+    this.#closing ??= this.#engine.close();
     return this.#closing;
   }
 

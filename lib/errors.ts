@@ -179,6 +179,49 @@ export class MigrationError extends Error {
   }
 }
 
+/**
+ * A remote database (libSQL's server, opened with an `http:`, `https:` or `libsql:` URL) could
+ * not be asked or did not answer: the server was unreachable, refused the request (`status`), or
+ * the connection failed or timed out after the request was sent. In the last case the outcome is
+ * unknown and `mayHaveApplied` is `true`: walpool never retries such a write by itself.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { open, RemoteError } from "@walpool/walpool";
+ *
+ * // Nothing listens on port 1: the server cannot be reached, so nothing was applied.
+ * await assert.rejects(
+ *   open("http://127.0.0.1:1", { requestTimeout: 2000 }),
+ *   (error) => error instanceof RemoteError && !error.mayHaveApplied,
+ * );
+ * ```
+ */
+export class RemoteError extends Error {
+  /** `true` when the request may have reached the server and been applied (outcome unknown). */
+  readonly mayHaveApplied: boolean;
+  /** The HTTP status of a refused request, if the server answered with one. */
+  readonly status?: number;
+
+  /**
+   * Creates the error (walpool does; you catch it).
+   *
+   * @param message What happened.
+   * @param mayHaveApplied Whether the request may have been applied.
+   * @param options `status`: the HTTP status; `cause`: the underlying error.
+   */
+  constructor(
+    message: string,
+    mayHaveApplied: boolean,
+    options: { status?: number; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "RemoteError";
+    this.mayHaveApplied = mayHaveApplied;
+    if (options.status !== undefined) this.status = options.status;
+  }
+}
+
 /** Calls `fn`; a synchronous throw (a bad argument) becomes a rejection of this call alone. */
 export function rejectThrown<T>(fn: () => Promise<T>): Promise<T> {
   try {

@@ -7,17 +7,22 @@
 
 import type { ConnectionConfig } from "./protocol.ts";
 import type { OpenOptions } from "./types.ts";
-import { Database } from "./database.ts";
+import { Database, internals } from "./database.ts";
 import { Writer } from "./writer.ts";
 import { Readers } from "./readers.ts";
 import { migrate } from "./_migrations.ts";
-import { checkOptions, databasePath } from "./_options.ts";
+import { checkOptions, checkRemoteOptions, databasePath } from "./_options.ts";
+import { localEngine } from "./_engine.ts";
+import { isRemote } from "./_hrana.ts";
+import { RemoteEngine } from "./remote.ts";
 
 /**
  * Opens (creating if needed) a database file in WAL mode, starts the writer worker and the
- * readers, and resolves once all are ready.
+ * readers, and resolves once all are ready. Given the URL of libSQL's server (`http:`, `https:`,
+ * or `libsql:`), opens the same {@linkcode Database} over the network instead (README:
+ * "Outgrowing one machine").
  *
- * @param path A file path or `file:` URL.
+ * @param path A file path or `file:` URL, or a server's `http:`, `https:` or `libsql:` URL.
  * @param options See {@linkcode OpenOptions}.
  * @returns The database.
  * @throws {SqliteError} The file cannot be opened or written.
@@ -25,6 +30,7 @@ import { checkOptions, databasePath } from "./_options.ts";
  * @throws {RangeError} A number option is out of range.
  * @throws {Error} The `driver` module cannot be imported.
  * @throws {MigrationError} A migration failed; none was applied.
+ * @throws {RemoteError} The server cannot be reached or refused the request.
  * @example
  * ```ts
  * import { open } from "@walpool/walpool";
@@ -37,6 +43,7 @@ import { checkOptions, databasePath } from "./_options.ts";
  * ```
  */
 export async function open(path: string | URL, options: OpenOptions = {}): Promise<Database> {
+  if (isRemote(path)) return await openRemote(String(path), options);
   const o = checkOptions(options);
   const base: ConnectionConfig = {
     driver: o.driver,
@@ -60,7 +67,20 @@ export async function open(path: string | URL, options: OpenOptions = {}): Promi
     await writer.close();
     throw error;
   }
-  const db = new Database(writer, readers, o.transactionTimeout);
+  const db = new Database(localEngine(writer, readers), o.transactionTimeout);
+  internals.set(db, { writer, readers });
+  try {
+    if (o.migrations.length) await migrate(db, o.migrations);
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  return db;
+}
+
+async function openRemote(url: string, options: OpenOptions): Promise<Database> {
+  const o = checkRemoteOptions(url, options);
+  const db = new Database(await RemoteEngine.open(o), o.transactionTimeout);
   try {
     if (o.migrations.length) await migrate(db, o.migrations);
   } catch (error) {

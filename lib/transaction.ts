@@ -24,8 +24,8 @@ import { sqlTag } from "./sql_tag.ts";
  */
 const SYNC_MS = 2;
 
-/** A statement without its id and transaction. */
-type TxBody<R = TxRequest> = R extends unknown ? Omit<R, "id" | "tx"> : never;
+/** A statement of a transaction, without its id and transaction. */
+export type TxBody<R = TxRequest> = R extends unknown ? Omit<R, "id" | "tx"> : never;
 
 /** Runs `fn` in an interactive transaction; see `Database.transaction`. */
 export async function runTransaction<T>(
@@ -125,7 +125,7 @@ export async function runTransaction<T>(
 }
 
 /** The `tx` a callback gets: checked statements over `send`. */
-function transactionObject(send: (body: TxBody) => Promise<unknown>): Transaction {
+export function transactionObject(send: (body: TxBody) => Promise<unknown>): Transaction {
   const statement = (kind: "run" | "get" | "all" | "values", sql: string, params?: Params) =>
     rejectThrown(() => {
       checkStatement(sql);

@@ -128,7 +128,11 @@ export interface OpenOptions {
    * @default {"bun:sqlite" on Bun, "node:sqlite" on Deno and Node}
    */
   driver?: DriverName | URL | string;
-  /** Reader connections, each in its own worker; `0` = one read connection on the calling thread. @default {2} */
+  /**
+   * Reader connections, each in its own worker; `0` = one read connection on the calling thread.
+   * A remote database: requests of reads in flight at once (each carries every read waiting).
+   * @default {2}
+   */
   readers?: number;
   /**
    * Where reads run. `"adaptive"`: per SQL text, by what a read of it costs (a moving average,
@@ -178,6 +182,17 @@ export interface OpenOptions {
    * on (e.g. to feed metrics). An error it throws is logged and ignored.
    */
   onCommit?: (event: CommitEvent) => void;
+  /**
+   * A remote database only (an `http:`, `https:` or `libsql:` URL): the token sent as
+   * `Authorization: Bearer …` (sqld's `--auth-jwt-key-file`, a Turso token).
+   */
+  authToken?: string;
+  /**
+   * A remote database only: milliseconds to wait for the server's answer to one request before
+   * the call rejects with a {@linkcode RemoteError} (`mayHaveApplied: true` for a write).
+   * @default {10000}
+   */
+  requestTimeout?: number;
 }
 
 /**

@@ -88,7 +88,7 @@ const missing = missingDevDependencies();
 if (missing.length) {
   console.log(`\n=== npm ci (for Bun and Node: ${missing.join(", ")})`);
   const { code } = await new Deno.Command("npm", {
-    args: ["ci", "--no-audit", "--no-fund"],
+    args: ["ci", "--ignore-scripts", "--no-audit", "--no-fund"],
     stdout: "inherit",
     stderr: "inherit",
   }).output();

@@ -1,0 +1,52 @@
+// What a `Database` runs on: the local single writer and readers (worker threads over a file), or
+// a remote server. `Database` checks the calls and hands them to its engine.
+
+import type { Stats, Transaction } from "./types.ts";
+import type { ReadKind } from "./protocol.ts";
+import type { BindParams } from "./driver.ts";
+import type { WriteBody } from "./_write_call.ts";
+import type { Writer } from "./writer.ts";
+import type { Readers } from "./readers.ts";
+import { statsOf } from "./_stats.ts";
+import { runTransaction } from "./transaction.ts";
+
+/** The engine behind a `Database`. */
+export interface Engine {
+  /** Queues a write in call order; resolves with its result once committed. */
+  write(body: WriteBody, signal?: AbortSignal): Promise<unknown>;
+  /** Runs a read. */
+  read(
+    kind: ReadKind,
+    sql: string,
+    params: BindParams,
+    route?: "inline" | "workers",
+  ): Promise<unknown>;
+  /** Runs `fn` in an interactive transaction (see `Database.transaction`). */
+  transaction<T>(
+    fn: (tx: Transaction) => T | Promise<T>,
+    timeout: number,
+    signal?: AbortSignal,
+  ): Promise<T>;
+  /** Whether the caller runs inside an open transaction callback of this engine. */
+  inOwnTransaction(): boolean;
+  /** The counters of `Database.stats()`. */
+  stats(): Stats;
+  /** Commits every accepted write, then closes. */
+  close(): Promise<void>;
+}
+
+/** The local engine: the writer worker and the readers. */
+export function localEngine(writer: Writer, readers: Readers): Engine {
+  return {
+    write: (body, signal) => writer.request(body, signal),
+    read: (kind, sql, params, route) => readers.read(kind, sql, params, route),
+    transaction: (fn, timeout, signal) => runTransaction(writer, fn, timeout, signal),
+    inOwnTransaction: () => writer.inOwnTransaction(),
+    stats: () => statsOf(writer, readers),
+    close: async () => {
+      await writer.drained();
+      await readers.close();
+      await writer.close();
+    },
+  };
+}

@@ -1,0 +1,437 @@
+/**
+ * The remote engine: the same `Database` over libSQL's server (sqld), spoken to with Hrana over
+ * HTTP (`_hrana.ts`). No worker: the writes waiting together go to the server as ONE request
+ * (a batch: `BEGIN IMMEDIATE`, the statements, `COMMIT`), grouped and isolated by the same plan as
+ * the local writer's (`group_commit.ts`); the reads waiting together share a request too.
+ *
+ * @module
+ */
+
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { Stats, Transaction } from "./types.ts";
+import type { Answer, ReadKind, WriteRequest } from "./protocol.ts";
+import type { BindParams } from "./driver.ts";
+import type { Engine } from "./_engine.ts";
+import type { WriteBody } from "./_write_call.ts";
+import { type Attempt, commitGroupAsync } from "./group_commit.ts";
+import {
+  type BatchResult,
+  errorData,
+  HranaClient,
+  type HranaResult,
+  type HranaStmt,
+  resultOf,
+  statement,
+  type Step,
+  type StmtResult,
+} from "./_hrana.ts";
+import { groupSteps, readAttempt, requestStatements } from "./_remote_steps.ts";
+import { fromErrorData, RemoteError, TransactionError } from "./errors.ts";
+import { isBusy } from "./_sqlite_codes.ts";
+import { tickTime, WriterStats } from "./_writer_stats.ts";
+import { Fifo } from "./_fifo.ts";
+import { runRemoteTransaction, type TransactionHost } from "./remote_transaction.ts";
+import type { CheckedRemoteOptions } from "./_options.ts";
+
+/** Reads sent in one request at most. */
+const MAX_READS = 256;
+
+/** A write call waiting for its group. */
+interface Call {
+  req: WriteRequest;
+  at: number;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
+/** A transaction waiting for its turn in the write order; `granted` resolves with its release. */
+class Turn {
+  grant!: (release: () => void) => void;
+  fail!: (error: unknown) => void;
+  readonly granted = new Promise<() => void>((resolve, reject) => {
+    this.grant = resolve;
+    this.fail = reject;
+  });
+}
+
+/** A read waiting for a request. */
+interface ReadCall {
+  kind: ReadKind;
+  stmt: HranaStmt;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+// Which remote engine's transaction callback the current async context runs in.
+const inTransaction = new AsyncLocalStorage<{ engine: RemoteEngine; scope: { open: boolean } }>();
+
+/** The engine of a database opened with an `http:`, `https:` or `libsql:` URL. */
+export class RemoteEngine implements Engine, TransactionHost {
+  readonly client: HranaClient;
+  readonly safeIntegers: boolean;
+  /** How long (ms) a BEGIN refused with SQLITE_BUSY is tried again. */
+  readonly busyTimeout: number;
+  readonly stats_: WriterStats;
+  #maxBatch: number;
+  #readLimit: number;
+  #queue = new Fifo<Call | Turn>();
+  #pumping = false;
+  #txOpen = false;
+  #inFlight = 0;
+  #nextId = 1;
+  #reads: ReadCall[] = [];
+  #readRequests = 0;
+  #readCount = 0;
+  #readsInFlight = 0;
+  #idle: (() => void)[] = [];
+
+  private constructor(o: CheckedRemoteOptions) {
+    this.client = new HranaClient(o.url, o.authToken, o.requestTimeout);
+    this.safeIntegers = o.safeIntegers;
+    this.busyTimeout = o.busyTimeout;
+    this.#maxBatch = o.maxBatch;
+    this.#readLimit = Math.max(1, o.readers);
+    this.stats_ = new WriterStats(o.onCommit);
+  }
+
+  /**
+   * Checks that the server answers (one `SELECT 1`) and returns the engine.
+   *
+   * @throws {RemoteError} The server cannot be reached or refused the request.
+   */
+  static async open(o: CheckedRemoteOptions): Promise<RemoteEngine> {
+    const engine = new RemoteEngine(o);
+    await engine.read("get", "SELECT 1", []);
+    engine.#readCount = 0;
+    return engine;
+  }
+
+  inOwnTransaction(): boolean {
+    const store = inTransaction.getStore();
+    return store?.engine === this && store.scope.open;
+  }
+
+  #refuseNested(): Error | undefined {
+    if (!this.inOwnTransaction()) return undefined;
+    return new TransactionError(
+      "A write through the database was made inside its own transaction() callback; it " +
+        "would wait for that transaction forever. Use the transaction's tx.run/get/all/exec",
+      "write-through-db",
+    );
+  }
+
+  write(body: WriteBody, signal?: AbortSignal): Promise<unknown> {
+    const nested = this.#refuseNested();
+    if (nested) return Promise.reject(nested);
+    if (body.kind === "call") {
+      return Promise.reject(
+        new TypeError(
+          "call() runs a procedure inside the local writer worker; a remote database has none " +
+            "(use db.transaction() or db.batch())",
+        ),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const req = body as WriteRequest;
+      // Encoded once here too, so that a value JSON cannot carry fails this call alone.
+      for (const s of requestStatements(req)) statement(s.sql, s.params, false);
+      req.id = this.#nextId++;
+      const call: Call = { req, at: tickTime(), resolve, reject };
+      if (signal) {
+        call.signal = signal;
+        call.onAbort = () => {
+          if (this.#queue.remove(call)) reject(signal.reason);
+        };
+        signal.addEventListener("abort", call.onAbort, { once: true });
+      }
+      this.#queue.push(call);
+      this.#pump();
+    });
+  }
+
+  /** Waits for a transaction's turn in the write order; resolves with its release. */
+  acquire(signal?: AbortSignal): Promise<() => void> {
+    const nested = this.#refuseNested();
+    if (nested) return Promise.reject(nested);
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const turn = new Turn();
+    this.#queue.push(turn);
+    if (signal) {
+      const onAbort = () => {
+        if (this.#queue.remove(turn)) turn.fail(signal.reason);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      const off = () => signal.removeEventListener("abort", onAbort);
+      turn.granted.then(off, off);
+    }
+    this.#pump();
+    return turn.granted;
+  }
+
+  /** Runs `fn` in `scope`: writes through the database from it are refused while it is open. */
+  inScope<T>(scope: { open: boolean }, fn: () => T): T {
+    return inTransaction.run({ engine: this, scope }, fn);
+  }
+
+  transaction<T>(
+    fn: (tx: Transaction) => T | Promise<T>,
+    timeout: number,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    return runRemoteTransaction(this, fn, timeout, signal);
+  }
+
+  /** Sends the waiting writes, one group at a time, and lends the writer to transactions in turn. */
+  async #pump(): Promise<void> {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      while (this.#queue.length) {
+        const head = this.#queue.shift()!;
+        if (head instanceof Turn) {
+          this.#txOpen = true;
+          await new Promise<void>((released) => head.grant(released));
+          this.#txOpen = false;
+          continue;
+        }
+        const calls = [head];
+        while (
+          calls.length < this.#maxBatch && this.#queue.peek() &&
+          !(this.#queue.peek() instanceof Turn)
+        ) {
+          calls.push(this.#queue.shift() as Call);
+        }
+        await this.#commit(calls).catch((error) => {
+          for (const call of calls) call.reject(error); // a bug: never leave a call pending
+        });
+      }
+    } finally {
+      this.#pumping = false;
+      this.#settle();
+    }
+  }
+
+  /** Commits the calls as one group and settles each. */
+  async #commit(calls: Call[]): Promise<void> {
+    for (const call of calls) {
+      if (call.onAbort) call.signal!.removeEventListener("abort", call.onAbort);
+    }
+    this.#inFlight = calls.length;
+    const began = performance.now();
+    const lost = new Map<number, RemoteError>(); // answers of attempts whose request failed
+    const commits: number[] = [];
+    const answers = await commitGroupAsync(calls.map((c) => c.req), async (reqs) => {
+      try {
+        const attempt = await this.#attempt(reqs);
+        const applied = attempt.done.filter((a) => !a.error).length;
+        if (attempt.failedAt < 0 && !attempt.commitFailed && applied) commits.push(applied);
+        return attempt;
+      } catch (error) {
+        if (!(error instanceof RemoteError)) throw error;
+        for (const req of reqs) lost.set(req.id, error);
+        return {
+          done: reqs.map((r) => ({ id: r.id, error: { name: "Error", message: "" } })),
+          failedAt: -1,
+        };
+      }
+    });
+    this.#inFlight = 0;
+    let failed = 0;
+    const c = this.stats_.counters;
+    for (let i = 0; i < calls.length; i++) {
+      const call = calls[i];
+      const answer = answers[i];
+      this.stats_.writeLatency.add(tickTime() - call.at);
+      if (!answer.error) {
+        call.resolve(answer.value);
+        continue;
+      }
+      failed++;
+      c.failures++;
+      if (isBusy(answer.error.code)) c.busyFailures++;
+      call.reject(lost.get(call.req.id) ?? fromErrorData(answer.error));
+    }
+    if (commits.length) this.stats_.countGroup(commits, failed, performance.now() - began);
+  }
+
+  /**
+   * One attempt of the plan: `reqs` in one transaction, sent as one batch. A statement the
+   * server refuses to parse makes it refuse the whole batch before running any of it: then the
+   * culprits are found with `describe` (or, failing that, each request is tried alone).
+   */
+  async #attempt(reqs: WriteRequest[]): Promise<Attempt> {
+    const { steps, spans } = groupSteps(reqs);
+    const started = performance.now();
+    for (let wait = 5;; wait = Math.min(wait * 2, 100)) {
+      const result = await this.#batch(steps);
+      if (result.type === "error") return await this.#isolate(reqs, result.error);
+      const begin = result.result.step_errors[0];
+      if (
+        begin && isBusy(errorData(begin).code) && performance.now() - started < this.busyTimeout
+      ) {
+        await new Promise((r) => setTimeout(r, wait));
+        continue;
+      }
+      return readAttempt(reqs, spans, result.result, this.safeIntegers);
+    }
+  }
+
+  /** Sends one batch on a new stream, closed after it. */
+  async #batch(steps: Step[]): Promise<
+    { type: "ok"; result: BatchResult } | {
+      type: "error";
+      error: { message: string; code?: string | null };
+    }
+  > {
+    const { results } = await this.client.pipeline([{ type: "batch", batch: { steps } }, {
+      type: "close",
+    }]);
+    const r = results[0];
+    if (r.type === "error") return r;
+    return { type: "ok", result: (r.response as { result: BatchResult }).result };
+  }
+
+  /** A batch the server refused as a whole: fails its culprits alone, runs the rest. */
+  async #isolate(
+    reqs: WriteRequest[],
+    refusal: { message: string; code?: string | null },
+  ): Promise<Attempt> {
+    const fail = (req: WriteRequest, e = refusal): Answer => ({ id: req.id, error: errorData(e) });
+    if (reqs.length === 1) return { done: [fail(reqs[0])], failedAt: -1 };
+    const texts = [...new Set(reqs.flatMap((r) => requestStatements(r).map((s) => s.sql)))];
+    const { results } = await this.client.pipeline([
+      ...texts.map((sql) => ({ type: "describe", sql })) as never[],
+      { type: "close" },
+    ]);
+    const refused = new Map<string, { message: string; code?: string | null }>();
+    texts.forEach((sql, i) => {
+      const r = results[i] as HranaResult;
+      // The server's own refusals; a SQLite error (no such table…) may hold only out of the group.
+      if (r.type === "error" && !r.error.code?.startsWith("SQLITE_")) refused.set(sql, r.error);
+    });
+    const culprit = (r: WriteRequest) =>
+      requestStatements(r).map((s) => refused.get(s.sql)).find((e) => e !== undefined);
+    const rest = reqs.filter((r) => !culprit(r));
+    if (rest.length === reqs.length) {
+      // Not found: each request alone (each commits by itself, and fails alone).
+      const done: Answer[] = [];
+      for (const req of reqs) {
+        const one = await this.#attempt([req]);
+        done.push(one.done[0]);
+      }
+      return { done, failedAt: -1 };
+    }
+    // The culprits fail (they never ran); the attempt of the rest says how the others went.
+    const inner: Attempt = rest.length ? await this.#attempt(rest) : { done: [], failedAt: -1 };
+    const answers = new Map(inner.done.map((a) => [a.id, a]));
+    const done: Answer[] = [];
+    for (const req of reqs) {
+      const e = culprit(req);
+      const answer = e
+        ? fail(req, e)
+        : inner.commitFailed
+        ? { ...inner.done[0], id: req.id }
+        : answers.get(req.id);
+      if (!answer) break; // past the request that rolled the transaction back
+      done.push(answer);
+    }
+    if (inner.commitFailed) return { done, failedAt: -1, commitFailed: true };
+    const failedAt = inner.failedAt < 0 ? -1 : reqs.indexOf(rest[inner.failedAt]);
+    return { done: failedAt < 0 ? done : done.slice(0, failedAt + 1), failedAt };
+  }
+
+  read(kind: ReadKind, sql: string, params: BindParams): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.#reads.push({ kind, stmt: statement(sql, params, true), resolve, reject });
+      this.#readCount++;
+      this.#sendReads();
+    });
+  }
+
+  /** Sends the waiting reads as one request, while fewer than `readers` are out. */
+  #sendReads(): void {
+    while (this.#reads.length && this.#readRequests < this.#readLimit) {
+      const reads = this.#reads.splice(0, MAX_READS);
+      this.#readRequests++;
+      this.#readsInFlight += reads.length;
+      const settle = () => {
+        this.#readRequests--;
+        this.#readsInFlight -= reads.length;
+        this.#sendReads();
+        this.#settle();
+      };
+      this.client.pipeline([
+        ...reads.map((r) => ({ type: "execute" as const, stmt: r.stmt })),
+        { type: "close" },
+      ]).then(({ results }) => {
+        settle();
+        reads.forEach((r, i) => {
+          const result = results[i];
+          if (result.type === "error") return r.reject(fromErrorData(errorData(result.error)));
+          try {
+            r.resolve(
+              resultOf(
+                r.kind,
+                (result.response as { result: StmtResult }).result,
+                this.safeIntegers,
+              ),
+            );
+          } catch (error) {
+            r.reject(error);
+          }
+        });
+      }, (error) => {
+        settle();
+        for (const r of reads) r.reject(error);
+      });
+    }
+  }
+
+  stats(): Stats {
+    const s = this.stats_;
+    const c = s.counters;
+    return {
+      queued: this.#queue.length,
+      inFlight: this.#inFlight,
+      commits: c.commits,
+      committedRequests: c.committed,
+      requestsPerCommit: c.commits ? c.committed / c.commits : 0,
+      largestCommit: c.largestCommit,
+      failures: c.failures,
+      transactions: c.transactions,
+      transactionCommits: c.transactionCommits,
+      reads: this.#readCount,
+      inlineReads: 0,
+      readsInFlight: this.#readsInFlight,
+      readers: this.#readLimit,
+      workerRestarts: 0,
+      walBytes: 0,
+      largestWalBytes: 0,
+      checkpoints: 0,
+      writeLatency: s.writeLatency.summary(),
+      queueWait: s.queueWait.summary(),
+      commitLatency: s.commitLatency.summary(),
+      commitSizes: s.commitSizes.histogram(),
+      lockWaits: c.lockWaits,
+      lockWaitMs: Math.round(c.lockWaitMs),
+      busyFailures: c.busyFailures,
+      readerUtilisation: [],
+    };
+  }
+
+  #settle(): void {
+    if (this.#queue.length || this.#pumping || this.#txOpen || this.#readRequests) return;
+    for (const resolve of this.#idle.splice(0)) resolve();
+  }
+
+  /** Resolves once every accepted write and read has been answered. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#idle.push(resolve);
+      this.#settle();
+    });
+  }
+}

@@ -1,0 +1,181 @@
+// An interactive transaction on a remote database: its turn in the write order, then one Hrana
+// stream (its baton) that holds the transaction on the server: BEGIN goes with the first
+// statement, each statement is one request, COMMIT or ROLLBACK the last. sqld takes a
+// transaction away after 5 s, so a remote transaction is rolled back by then at the latest.
+
+import type { Transaction } from "./types.ts";
+import type { WriteRequest } from "./protocol.ts";
+import type { HranaClient } from "./_hrana.ts";
+import type { WriterStats } from "./_writer_stats.ts";
+import { addRequest, addStep, outcome } from "./_remote_steps.ts";
+import {
+  type BatchResult,
+  errorData,
+  type HranaRequest,
+  IN_TRANSACTION,
+  type Step,
+  type Stream,
+} from "./_hrana.ts";
+import { fromErrorData, madeOnArrival, SqliteError, TransactionError } from "./errors.ts";
+import { transactionObject, type TxBody } from "./transaction.ts";
+
+/** What a remote transaction needs of its engine. */
+export interface TransactionHost {
+  readonly client: HranaClient;
+  readonly safeIntegers: boolean;
+  readonly stats_: WriterStats;
+  /** Waits for the transaction's turn in the write order; resolves with its release. */
+  acquire(signal?: AbortSignal): Promise<() => void>;
+  /** Runs `fn` in `scope`: writes through the database from it are refused while it is open. */
+  inScope<T>(scope: { open: boolean }, fn: () => T): T;
+}
+
+/** sqld's limit (ms): it takes a transaction's lock away after this long. */
+export const SQLD_TRANSACTION_MS = 5000;
+
+/** Runs `fn` in an interactive transaction on the server; see `Database.transaction`. */
+export async function runRemoteTransaction<T>(
+  engine: TransactionHost,
+  fn: (tx: Transaction) => T | Promise<T>,
+  timeout: number,
+  signal?: AbortSignal,
+): Promise<T> {
+  timeout = Math.min(timeout, SQLD_TRANSACTION_MS);
+  const release = await engine.acquire(signal);
+  engine.stats_.counters.transactions++;
+  const began = performance.now();
+  let stream: Stream | undefined; // set once BEGIN was sent
+  let queue: Promise<unknown> = Promise.resolve(); // one request at a time on the stream
+  let broken: Error | undefined; // the stream failed: the transaction is gone
+  let ended: string | undefined;
+  let statements = 0;
+  let failed = 0;
+
+  /** Sends a batch on the transaction's stream (a new one for the first), in turn. */
+  const exchange = (steps: Step[], close = false): Promise<BatchResult> => {
+    const next = queue.then(async () => {
+      if (broken) throw broken;
+      const requests: HranaRequest[] = [{ type: "batch", batch: { steps } }];
+      if (close) requests.push({ type: "close" });
+      try {
+        const answer = await engine.client.pipeline(requests, stream);
+        stream = answer.stream;
+        const r = answer.results[0];
+        if (r.type === "error") throw fromErrorData(errorData(r.error));
+        return (r.response as { result: BatchResult }).result;
+      } catch (error) {
+        if (!(error instanceof SqliteError)) broken = error as Error;
+        throw error;
+      }
+    });
+    queue = next.catch(() => {});
+    return next;
+  };
+
+  const send = async (body: TxBody): Promise<unknown> => {
+    if (ended) throw new TransactionError(`The transaction has ended (${ended})`, "ended");
+    statements++;
+    try {
+      const req = { ...body, id: 0 } as WriteRequest;
+      const first = stream === undefined && statements === 1;
+      const steps: Step[] = first ? [{ stmt: { sql: "BEGIN IMMEDIATE" } }] : [];
+      const span = addRequest(steps, req);
+      const result = await exchange(steps);
+      if (first && result.step_errors[0]) throw fromErrorData(errorData(result.step_errors[0]));
+      const answer = outcome(req, span, result, engine.safeIntegers);
+      if (answer === "skipped") {
+        throw madeOnArrival(
+          new SqliteError(
+            "The transaction was rolled back by SQLite after an earlier statement failed",
+            "SQLITE_ABORT_ROLLBACK",
+            516,
+          ),
+        );
+      }
+      if (answer.error) throw fromErrorData(answer.error);
+      return answer.value;
+    } catch (error) {
+      failed++;
+      throw error;
+    }
+  };
+
+  /** Ends the transaction, once; a later call gets the first one's outcome. */
+  let ending: Promise<void> | undefined;
+  const end = (kind: "COMMIT" | "ROLLBACK", why: string): Promise<void> => {
+    if (ending) return ending;
+    ended = why;
+    scope.open = false;
+    ending = (async () => {
+      try {
+        await queue;
+        if (!stream) return; // no statement began it
+        if (kind === "ROLLBACK") {
+          if (broken) return; // the server drops it with its stream
+          await exchange([{ condition: IN_TRANSACTION, stmt: { sql: "ROLLBACK" } }], true)
+            .catch(() => {});
+          return;
+        }
+        const steps: Step[] = [];
+        const commit = addStep(steps, "COMMIT", IN_TRANSACTION);
+        addStep(steps, "ROLLBACK", IN_TRANSACTION);
+        const result = await exchange(steps, true);
+        if (result.step_errors[commit]) throw fromErrorData(errorData(result.step_errors[commit]!));
+        if (result.step_results[commit] === null) {
+          throw madeOnArrival(
+            new SqliteError(
+              "The transaction was rolled back by SQLite after a statement failed; nothing was committed",
+              "SQLITE_ABORT_ROLLBACK",
+              516,
+            ),
+          );
+        }
+        engine.stats_.counters.transactionCommits++;
+      } finally {
+        release();
+      }
+    })();
+    return ending;
+  };
+
+  const scope = { open: true };
+  const tx = transactionObject(send);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timedOut: Error | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      timedOut = madeOnArrival(
+        new DOMException(
+          `Transaction rolled back: still open after ${timeout} ms (transactionTimeout; a ` +
+            `remote transaction is limited to ${SQLD_TRANSACTION_MS} ms by the server)`,
+          "TimeoutError",
+        ),
+      );
+      const error = timedOut;
+      end("ROLLBACK", "it timed out").then(() => reject(error), () => reject(error));
+    }, timeout);
+  });
+  expired.catch(() => {});
+  try {
+    const value = await Promise.race([engine.inScope(scope, () => fn(tx)), expired]);
+    clearTimeout(timer);
+    if (timedOut) {
+      await ending!.catch(() => {});
+      throw timedOut;
+    }
+    await end("COMMIT", "it was committed");
+    engine.stats_.notify({
+      kind: "transaction",
+      requests: statements - failed,
+      failed,
+      commits: 1,
+      ms: performance.now() - began,
+    });
+    return value;
+  } catch (error) {
+    await end("ROLLBACK", "it was rolled back").catch(() => {});
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
