@@ -41,6 +41,7 @@ export type {
 export {
   ClosedError,
   MigrationError,
+  RemoteError,
   SqliteError,
   TransactionError,
   WorkerError,
