@@ -50,6 +50,7 @@ export class Sqld {
   #child: ChildProcess | undefined;
   #exited: Promise<void> = Promise.resolve();
   #log = "";
+  #stopped = true;
 
   private constructor(dir: string) {
     this.dir = dir;
@@ -67,12 +68,19 @@ export class Sqld {
     return this.#child!.pid!;
   }
 
-  /** Starts sqld (again) on the same data, on new ports, and waits until it answers. */
+  #ports: [number, number] | undefined;
+
+  /**
+   * Starts sqld (again, unless it runs) on the same data and waits until it answers: on the ports it had, so
+   * clients find it again at the same URL (new ones the first time, or if those are taken).
+   */
   async restart(): Promise<void> {
+    if (!this.#stopped) return; // it runs
     const found = sqldBinary();
     if (!("path" in found)) throw new Error(found.missing);
     for (let tries = 0;; tries++) {
-      const [http, grpc] = [await freePort(), await freePort()];
+      const [http, grpc] = this.#ports ?? [await freePort(), await freePort()];
+      this.#ports = undefined;
       this.#log = "";
       const child = spawn(found.path, [
         "--db-path",
@@ -86,9 +94,18 @@ export class Sqld {
       child.stdout!.on("data", (d) => (this.#log += d));
       child.stderr!.on("data", (d) => (this.#log += d));
       this.#child = child;
-      this.#exited = new Promise((resolve) => child.once("exit", () => resolve()));
+      this.#stopped = false;
+      this.#exited = new Promise((resolve) =>
+        child.once("exit", () => {
+          this.#stopped = true;
+          resolve();
+        })
+      );
       this.url = `http://127.0.0.1:${http}`;
-      if (await this.#healthy(child)) return;
+      if (await this.#healthy(child)) {
+        this.#ports = [http, grpc];
+        return;
+      }
       child.kill("SIGKILL");
       await this.#exited;
       if (tries === 2) throw new Error(`sqld did not start:\n${this.#log.slice(-2000)}`);
@@ -111,8 +128,8 @@ export class Sqld {
   /** Sends `signal` to the server; for SIGKILL and SIGTERM, resolves once it exited. */
   async signal(signal: "SIGKILL" | "SIGTERM" | "SIGSTOP" | "SIGCONT"): Promise<void> {
     const child = this.#child!;
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill(signal);
+    if (this.#stopped) return;
+    process.kill(child.pid!, signal);
     if (signal === "SIGKILL" || signal === "SIGTERM") await this.#exited;
   }
 
