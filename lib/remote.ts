@@ -357,36 +357,49 @@ export class RemoteEngine implements Engine, TransactionHost {
       const reads = this.#reads.splice(0, MAX_READS);
       this.#readRequests++;
       this.#readsInFlight += reads.length;
-      const settle = () => {
+      this.#readBatch(reads).then((answers) => {
         this.#readRequests--;
         this.#readsInFlight -= reads.length;
         this.#sendReads();
         this.#settle();
-      };
-      this.client.pipeline([
-        ...reads.map((r) => ({ type: "execute" as const, stmt: r.stmt })),
-        { type: "close" },
-      ]).then(({ results }) => {
-        settle();
         reads.forEach((r, i) => {
-          const result = results[i];
-          if (result.type === "error") return r.reject(fromErrorData(errorData(result.error)));
+          const answer = answers[i];
+          if ("error" in answer) return r.reject(answer.error);
           try {
-            r.resolve(
-              resultOf(
-                r.kind,
-                (result.response as { result: StmtResult }).result,
-                this.safeIntegers,
-              ),
-            );
+            r.resolve(resultOf(r.kind, answer.result, this.safeIntegers));
           } catch (error) {
-            r.reject(error);
+            r.reject(error); // an integer beyond 2^53 without safeIntegers
           }
         });
-      }, (error) => {
-        settle();
-        for (const r of reads) r.reject(error);
       });
+    }
+  }
+
+  /**
+   * Runs reads as the steps of one batch, each on its own (a batch of N steps costs the server a
+   * fraction of N requests). If the server refuses the batch as a whole (a statement it cannot
+   * parse), they go again as requests of their own, so that each fails alone.
+   */
+  async #readBatch(reads: ReadCall[]): Promise<({ result: StmtResult } | { error: unknown })[]> {
+    try {
+      const batch = await this.#batch(reads.map((r) => ({ stmt: r.stmt })));
+      if (batch.type === "ok") {
+        const { step_results: results, step_errors: errors } = batch.result;
+        return reads.map((_, i) =>
+          errors[i] ? { error: fromErrorData(errorData(errors[i]!)) } : { result: results[i]! }
+        );
+      }
+      const { results } = await this.client.pipeline([
+        ...reads.map((r) => ({ type: "execute" as const, stmt: r.stmt })),
+        { type: "close" },
+      ]);
+      return results.slice(0, reads.length).map((r: HranaResult) =>
+        r.type === "error"
+          ? { error: fromErrorData(errorData(r.error)) }
+          : { result: (r.response as { result: StmtResult }).result }
+      );
+    } catch (error) {
+      return reads.map(() => ({ error }));
     }
   }
 
