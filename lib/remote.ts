@@ -9,7 +9,7 @@
 
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Stats, Transaction } from "./types.ts";
-import type { Answer, ReadKind, WriteRequest } from "./protocol.ts";
+import type { Answer, ErrorData, ReadKind, WriteRequest } from "./protocol.ts";
 import type { BindParams } from "./driver.ts";
 import type { Engine } from "./_engine.ts";
 import type { WriteBody } from "./_write_call.ts";
@@ -44,6 +44,14 @@ interface Call {
   reject(error: unknown): void;
   signal?: AbortSignal;
   onAbort?: () => void;
+}
+
+/** What the attempts of one group tell its calls, besides their answers. */
+interface Group {
+  /** Requests that got no answer, and the error they end with. */
+  lost: Map<number, RemoteError>;
+  /** The requests each commit carried. */
+  commits: number[];
 }
 
 /** A transaction waiting for its turn in the write order; `granted` resolves with its release. */
@@ -221,23 +229,11 @@ export class RemoteEngine implements Engine, TransactionHost {
     }
     this.#inFlight = calls.length;
     const began = performance.now();
-    const lost = new Map<number, RemoteError>(); // answers of attempts whose request failed
-    const commits: number[] = [];
-    const answers = await commitGroupAsync(calls.map((c) => c.req), async (reqs) => {
-      try {
-        const attempt = await this.#attempt(reqs);
-        const applied = attempt.done.filter((a) => !a.error).length;
-        if (attempt.failedAt < 0 && !attempt.commitFailed && applied) commits.push(applied);
-        return attempt;
-      } catch (error) {
-        if (!(error instanceof RemoteError)) throw error;
-        for (const req of reqs) lost.set(req.id, error);
-        return {
-          done: reqs.map((r) => ({ id: r.id, error: { name: "Error", message: "" } })),
-          failedAt: -1,
-        };
-      }
-    });
+    const group: Group = { lost: new Map(), commits: [] };
+    const answers = await commitGroupAsync(
+      calls.map((c) => c.req),
+      (reqs) => this.#attempt(reqs, group),
+    );
     this.#inFlight = 0;
     let failed = 0;
     const c = this.stats_.counters;
@@ -252,9 +248,11 @@ export class RemoteEngine implements Engine, TransactionHost {
       failed++;
       c.failures++;
       if (isBusy(answer.error.code)) c.busyFailures++;
-      call.reject(lost.get(call.req.id) ?? fromErrorData(answer.error));
+      call.reject(group.lost.get(call.req.id) ?? fromErrorData(answer.error));
     }
-    if (commits.length) this.stats_.countGroup(commits, failed, performance.now() - began);
+    if (group.commits.length) {
+      this.stats_.countGroup(group.commits, failed, performance.now() - began);
+    }
   }
 
   /**
@@ -262,20 +260,32 @@ export class RemoteEngine implements Engine, TransactionHost {
    * server refuses to parse makes it refuse the whole batch before running any of it: then the
    * culprits are found with `describe` (or, failing that, each request is tried alone).
    */
-  async #attempt(reqs: WriteRequest[]): Promise<Attempt> {
+  async #attempt(reqs: WriteRequest[], group: Group): Promise<Attempt> {
     const { steps, spans } = groupSteps(reqs);
     const started = performance.now();
-    for (let wait = 5;; wait = Math.min(wait * 2, 100)) {
-      const result = await this.#batch(steps);
-      if (result.type === "error") return await this.#isolate(reqs, result.error);
-      const begin = result.result.step_errors[0];
-      if (
-        begin && isBusy(errorData(begin).code) && performance.now() - started < this.busyTimeout
-      ) {
-        await new Promise((r) => setTimeout(r, wait));
-        continue;
+    try {
+      for (let wait = 5;; wait = Math.min(wait * 2, 100)) {
+        const result = await this.#batch(steps);
+        if (result.type === "error") return await this.#isolate(reqs, result.error, group);
+        const begin = result.result.step_errors[0];
+        if (
+          begin && isBusy(errorData(begin).code) &&
+          performance.now() - started < this.busyTimeout
+        ) {
+          await new Promise((r) => setTimeout(r, wait));
+          continue;
+        }
+        const attempt = readAttempt(reqs, spans, result.result, this.safeIntegers);
+        const applied = attempt.done.filter((a) => !a.error).length;
+        if (attempt.failedAt < 0 && !attempt.commitFailed && applied) group.commits.push(applied);
+        return attempt;
       }
-      return readAttempt(reqs, spans, result.result, this.safeIntegers);
+    } catch (error) {
+      if (!(error instanceof RemoteError)) throw error;
+      // No answer: these requests end with the error (applied or not, as it says).
+      for (const req of reqs) group.lost.set(req.id, error);
+      const data: ErrorData = { name: "Error", message: error.message };
+      return { done: reqs.map((r) => ({ id: r.id, error: data })), failedAt: -1 };
     }
   }
 
@@ -298,6 +308,7 @@ export class RemoteEngine implements Engine, TransactionHost {
   async #isolate(
     reqs: WriteRequest[],
     refusal: { message: string; code?: string | null },
+    group: Group,
   ): Promise<Attempt> {
     const fail = (req: WriteRequest, e = refusal): Answer => ({ id: req.id, error: errorData(e) });
     if (reqs.length === 1) return { done: [fail(reqs[0])], failedAt: -1 };
@@ -319,13 +330,15 @@ export class RemoteEngine implements Engine, TransactionHost {
       // Not found: each request alone (each commits by itself, and fails alone).
       const done: Answer[] = [];
       for (const req of reqs) {
-        const one = await this.#attempt([req]);
+        const one = await this.#attempt([req], group);
         done.push(one.done[0]);
       }
       return { done, failedAt: -1 };
     }
     // The culprits fail (they never ran); the attempt of the rest says how the others went.
-    const inner: Attempt = rest.length ? await this.#attempt(rest) : { done: [], failedAt: -1 };
+    const inner: Attempt = rest.length
+      ? await this.#attempt(rest, group)
+      : { done: [], failedAt: -1 };
     const answers = new Map(inner.done.map((a) => [a.id, a]));
     const done: Answer[] = [];
     for (const req of reqs) {

@@ -91,6 +91,19 @@ describe("remote database (sqld)", { skip: available === true ? false : availabl
         (await db.values("SELECT v FROM parse ORDER BY id")).flat(),
         ["a", "c", "d", "e"],
       );
+      // One that describe accepts but a batch step refuses: each request is then tried alone.
+      const [f, two, g] = await Promise.allSettled([
+        db.run("INSERT INTO parse(v) VALUES ('f')"),
+        db.run("INSERT INTO parse(v) VALUES ('x'); INSERT INTO parse(v) VALUES ('y')"),
+        db.run("INSERT INTO parse(v) VALUES ('g')"),
+      ]);
+      assert.equal(f.status, "fulfilled");
+      assert.equal(g.status, "fulfilled");
+      assert.match((two as PromiseRejectedResult).reason.message, /more than one statement/);
+      assert.deepEqual(
+        (await db.values("SELECT v FROM parse WHERE id > 4 ORDER BY id")).flat(),
+        ["f", "g"],
+      );
     } finally {
       await db.close();
     }
