@@ -90,11 +90,29 @@ export async function spawnWorker(
   };
 }
 
+/**
+ * Inside a Node worker: drops the ExperimentalWarning that loading `node:sqlite` emits once per
+ * thread, which each walpool worker would otherwise print again (the calling thread, if it loads
+ * the binding, prints it once). Only that warning, and only in walpool's own workers: the
+ * process's warning handling is left alone.
+ */
+function quietSqliteWarning(): void {
+  const proc = (globalThis as { process?: { emitWarning: (...args: unknown[]) => void } }).process!;
+  const emit = proc.emitWarning;
+  proc.emitWarning = function (warning: unknown, ...rest: unknown[]) {
+    const type = typeof rest[0] === "string" ? rest[0] : (rest[0] as { type?: string })?.type;
+    const text = String((warning as Error)?.message ?? warning);
+    if (type === "ExperimentalWarning" && text.startsWith("SQLite is an experimental")) return;
+    return emit.call(this, warning, ...rest);
+  };
+}
+
 /** Inside a worker: the port to the thread that started it. */
 export async function parentPort(): Promise<ParentPort> {
   if (isNode) {
     const port = (await nodeThreads()).parentPort;
     if (!port) throw new Error("walpool worker module loaded outside a worker");
+    quietSqliteWarning();
     return {
       post: (m, transfer) => port.postMessage(m, transfer),
       onMessage: (handler) => port.on("message", handler),

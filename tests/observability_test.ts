@@ -3,7 +3,9 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { type CommitEvent, type LatencySummary, open, SqliteError } from "../mod.ts";
-import { settle, sleep, tempPath } from "./_helpers.ts";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { runtimeCommand, settle, sleep, tempPath } from "./_helpers.ts";
 
 function checkSummary(s: LatencySummary, count: number): void {
   assert.equal(s.count, count);
@@ -147,5 +149,21 @@ describe("observability", () => {
     await assert.rejects(db.run("INSERT INTO nowhere VALUES (1)"), SqliteError);
     assert.equal(db.stats().busyFailures, 0, "other errors are not busy failures");
     await db.close();
+  });
+});
+
+describe("warnings", () => {
+  it("prints node:sqlite's ExperimentalWarning at most once per process, and the app's own warnings as before", async () => {
+    const [cmd, args] = runtimeCommand(
+      fileURLToPath(new URL("./_warnings_child.ts", import.meta.url)),
+    );
+    const child = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr!.on("data", (d) => (stderr += d));
+    const code = await new Promise((resolve) => child.once("exit", resolve));
+    assert.equal(code, 0, stderr);
+    const sqlite = stderr.match(/SQLite is an experimental feature/g) ?? [];
+    assert.ok(sqlite.length <= 1, `printed ${sqlite.length} times:\n${stderr}`);
+    assert.equal(stderr.match(/my own feature is experimental/g)?.length, 1, stderr);
   });
 });
