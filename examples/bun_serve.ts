@@ -11,6 +11,7 @@
 //   curl localhost:8000/notes/1                    200 {"id":1,…} or 404
 //   curl -X POST localhost:8000/notes/1/like       200 {"likes":1} (an interactive transaction)
 //   curl localhost:8000/stats                      200 walpool's counters
+//   curl localhost:8000/metrics                    200 the same for Prometheus (text format)
 
 import { open } from "../mod.ts";
 
@@ -69,6 +70,12 @@ const server = Bun.serve({
       },
     },
     "/stats": { GET: () => Promise.resolve(Response.json(db.stats())) },
+    "/metrics": {
+      GET: () =>
+        Promise.resolve(
+          new Response(db.metrics(), { headers: { "content-type": "text/plain; version=0.0.4" } }),
+        ),
+    },
   },
   fetch: notFound,
 });

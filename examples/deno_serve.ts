@@ -12,6 +12,7 @@
 //   curl localhost:8000/notes/1                    200 {"id":1,…} or 404
 //   curl -X POST localhost:8000/notes/1/like       200 {"likes":1} (an interactive transaction)
 //   curl localhost:8000/stats                      200 walpool's counters
+//   curl localhost:8000/metrics                    200 the same for Prometheus (text format)
 
 import { open } from "../mod.ts";
 
@@ -50,6 +51,11 @@ async function handle(req: Request): Promise<Response> {
     return likes === undefined ? notFound() : Response.json({ likes });
   }
   if (path === "/stats" && req.method === "GET") return Response.json(db.stats());
+  if (path === "/metrics" && req.method === "GET") {
+    return new Response(db.metrics(), {
+      headers: { "content-type": "text/plain; version=0.0.4" },
+    });
+  }
   return notFound();
 }
 

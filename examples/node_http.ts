@@ -11,6 +11,7 @@
 //   curl localhost:8000/notes/1                    200 {"id":1,…} or 404
 //   curl -X POST localhost:8000/notes/1/like       200 {"likes":1} (an interactive transaction)
 //   curl localhost:8000/stats                      200 walpool's counters
+//   curl localhost:8000/metrics                    200 the same for Prometheus (text format)
 
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -67,6 +68,10 @@ async function handle(req: IncomingMessage): Promise<[number, unknown]> {
 
 let stopping = false;
 const server = createServer(async (req, res) => {
+  if (req.url === "/metrics" && req.method === "GET") {
+    res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(db.metrics());
+    return;
+  }
   const [status, value] = await handle(req).catch((error): [number, unknown] => {
     console.error(error);
     return [500, { error: "internal error" }];

@@ -8,6 +8,7 @@ import type { WriteBody } from "./_write_call.ts";
 import type { Writer } from "./writer.ts";
 import type { Readers } from "./readers.ts";
 import { statsOf } from "./_stats.ts";
+import type { Histograms } from "./_metrics.ts";
 import { runTransaction } from "./transaction.ts";
 
 /** The engine behind a `Database`. */
@@ -31,6 +32,8 @@ export interface Engine {
   inOwnTransaction(): boolean;
   /** The counters of `Database.stats()`. */
   stats(): Stats;
+  /** Its histograms, whole (for `Database.metrics()`). */
+  histograms(): Histograms;
   /** Commits every accepted write, then closes. */
   close(): Promise<void>;
 }
@@ -43,6 +46,7 @@ export function localEngine(writer: Writer, readers: Readers): Engine {
     transaction: (fn, timeout, signal) => runTransaction(writer, fn, timeout, signal),
     inOwnTransaction: () => writer.inOwnTransaction(),
     stats: () => statsOf(writer, readers),
+    histograms: () => writer.stats,
     close: async () => {
       await writer.drained();
       await readers.close();

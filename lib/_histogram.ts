@@ -44,6 +44,13 @@ export class Latencies {
     if (ms > this.#max) this.#max = ms;
   }
 
+  /** The histogram as Prometheus has it: cumulative counts per upper bound (ms), sum and count. */
+  cumulative(): { bounds: readonly number[]; counts: number[]; sum: number; count: number } {
+    let seen = 0;
+    const counts = this.#buckets.slice(0, BOUNDS_MS.length).map((n) => (seen += n));
+    return { bounds: BOUNDS_MS, counts, sum: this.#sum, count: this.#count };
+  }
+
   /** Count, mean, median, 99th percentile and maximum. */
   summary(): LatencySummary {
     const round = (ms: number) => Math.round(ms * 1000) / 1000;
@@ -68,10 +75,20 @@ export class Latencies {
 /** Counts of sizes in power-of-two buckets: "1", "2-3", "4-7", … "512-1023", "1024+". */
 export class Sizes {
   #buckets = new Array<number>(11).fill(0);
+  #sum = 0;
 
   /** Records one size (≥ 1). */
   add(n: number): void {
     this.#buckets[Math.min(10, 31 - Math.clz32(Math.max(1, n)))]++;
+    this.#sum += n;
+  }
+
+  /** As {@linkcode Latencies.cumulative}: upper bounds 1, 3, 7, … 1023 (then +Inf). */
+  cumulative(): { bounds: readonly number[]; counts: number[]; sum: number; count: number } {
+    let seen = 0;
+    const counts = this.#buckets.slice(0, 10).map((n) => (seen += n));
+    const count = seen + this.#buckets[10];
+    return { bounds: counts.map((_, i) => 2 ** (i + 1) - 1), counts, sum: this.#sum, count };
   }
 
   /** The non-empty buckets, smallest first, as `{ "1": 3, "2-3": 10, … }`. */

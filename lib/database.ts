@@ -23,6 +23,7 @@ import { bindParams, bindStatements } from "./_params.ts";
 import { checkStatement, isRead } from "./_classify.ts";
 import { callerStack, ClosedError, rejectThrown, untilAborted } from "./errors.ts";
 import { sqlTag } from "./sql_tag.ts";
+import { prometheusText } from "./_metrics.ts";
 import { integerOption } from "./_options.ts";
 
 /** The writer and readers behind each local database, for tests (not exported by `mod.ts`). */
@@ -399,6 +400,32 @@ export class Database implements AsyncDisposable {
    */
   stats(): Stats {
     return this.#engine.stats();
+  }
+
+  /**
+   * The counters and histograms of {@linkcode Database.stats} in Prometheus' text format, for a
+   * `/metrics` endpoint: `walpool_*_total` counters, gauges, and the write latency, queue wait,
+   * commit latency (seconds) and commit size histograms.
+   *
+   * @param opts `labels` added to every sample, e.g. `{ db: "orders" }` when one process has
+   * several databases.
+   * @returns The exposition text (serve it as `text/plain; version=0.0.4`).
+   * @throws {TypeError} A label name Prometheus does not allow, or a value that is not a string.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { open } from "@walpool/walpool";
+   *
+   * await using db = await open("app.db");
+   * await db.exec("CREATE TABLE IF NOT EXISTS notes(id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
+   * await db.run("INSERT INTO notes(body) VALUES ('x')");
+   * const text = db.metrics({ labels: { db: "app" } });
+   * assert.match(text, /^walpool_commits_total\{db="app"\} [1-9]/m);
+   * // e.g. in a server: new Response(db.metrics(), { headers: { "content-type": "text/plain; version=0.0.4" } })
+   * ```
+   */
+  metrics(opts?: { labels?: Record<string, string> }): string {
+    return prometheusText(this.#engine.stats(), this.#engine.histograms(), opts?.labels);
   }
 
   /**

@@ -12,6 +12,7 @@ import type { Stats, Transaction } from "./types.ts";
 import type { Answer, ErrorData, ReadKind, WriteRequest } from "./protocol.ts";
 import type { BindParams } from "./driver.ts";
 import type { Engine } from "./_engine.ts";
+import type { Histograms } from "./_metrics.ts";
 import type { WriteBody } from "./_write_call.ts";
 import { type Attempt, commitGroupAsync } from "./group_commit.ts";
 import {
@@ -414,6 +415,10 @@ export class RemoteEngine implements Engine, TransactionHost {
     } catch (error) {
       return reads.map(() => ({ error }));
     }
+  }
+
+  histograms(): Histograms {
+    return this.stats_;
   }
 
   stats(): Stats {

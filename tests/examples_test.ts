@@ -162,6 +162,9 @@ describe("HTTP examples", () => {
         const stats = (await call(base, "GET", "/stats")).json as Record<string, number>;
         assert.equal(stats.failures, 0);
         assert.ok(stats.transactions >= likes.length + 1, JSON.stringify(stats));
+        const metrics = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(PATIENCE) });
+        assert.match(metrics.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+        assert.match(await metrics.text(), /^walpool_transactions_total \d+$/m);
 
         server.stop();
         assert.equal(

@@ -167,3 +167,50 @@ describe("warnings", () => {
     assert.equal(stderr.match(/my own feature is experimental/g)?.length, 1, stderr);
   });
 });
+
+describe("metrics()", () => {
+  it("gives stats() in Prometheus text format: typed families, cumulative buckets, escaped labels", async () => {
+    const db = await open(tempPath(), { readers: 1 });
+    try {
+      await db.exec("CREATE TABLE t(x UNIQUE)");
+      await settle(
+        Array.from({ length: 50 }, (_, i) => db.run("INSERT INTO t VALUES (?)", [i % 40])),
+      );
+      await db.get("SELECT count(*) FROM t");
+      const text = db.metrics({ labels: { db: 'a"b\\c\nd' } });
+      const stats = db.stats();
+      const label = 'db="a\\"b\\\\c\\nd"';
+      const typed = new Map<string, string>();
+      const samples = new Map<string, number>();
+      for (const line of text.trimEnd().split("\n")) {
+        const type = /^# TYPE (walpool_\w+) (counter|gauge|histogram)$/.exec(line);
+        if (type) typed.set(type[1], type[2]);
+        if (line.startsWith("#")) continue;
+        const m = /^(walpool_\w+)\{(.*)\} (\S+)$/.exec(line);
+        assert.ok(m, `not a sample line: ${line}`);
+        assert.ok(m[2].startsWith(label), `labels of ${line}`);
+        const family = m[1].replace(/_(bucket|sum|count)$/, "");
+        assert.ok(typed.has(m[1]) || typed.get(family) === "histogram", `no TYPE before ${line}`);
+        assert.ok(Number.isFinite(Number(m[3])), line);
+        samples.set(`${m[1]}{${m[2]}}`, Number(m[3]));
+      }
+      assert.equal(samples.get(`walpool_commits_total{${label}}`), stats.commits);
+      assert.equal(samples.get(`walpool_write_failures_total{${label}}`), 10);
+      assert.equal(samples.get(`walpool_reads_total{${label}}`), stats.reads);
+      assert.equal(typed.get("walpool_write_latency_seconds"), "histogram");
+      for (const h of ["write_latency_seconds", "commit_latency_seconds", "commit_size"]) {
+        const buckets = [...samples].filter(([k]) => k.startsWith(`walpool_${h}_bucket{`));
+        const counts = buckets.map(([, v]) => v);
+        assert.deepEqual(counts, [...counts].sort((a, b) => a - b), `${h} buckets cumulative`);
+        assert.equal(counts.at(-1), samples.get(`walpool_${h}_count{${label}}`));
+        assert.match(buckets.at(-1)![0], /le="\+Inf"/);
+      }
+      assert.equal(samples.get(`walpool_write_latency_seconds_count{${label}}`), 51);
+      assert.throws(() => db.metrics({ labels: { "bad-name": "x" } }), TypeError);
+      assert.throws(() => db.metrics({ labels: { le: "x" } }), TypeError);
+      assert.match(db.metrics(), /^walpool_commits_total \d+$/m); // no labels, no braces
+    } finally {
+      await db.close();
+    }
+  });
+});
