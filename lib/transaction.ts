@@ -124,8 +124,19 @@ export async function runTransaction<T>(
   }
 }
 
-/** The `tx` a callback gets: checked statements over `send`. */
-export function transactionObject(send: (body: TxBody) => Promise<unknown>): Transaction {
+/** Names the savepoints of one outermost transaction's nested transactions. */
+interface Savepoints {
+  next: number;
+}
+
+/**
+ * The `tx` a callback gets: checked statements over `send`, and nested transactions (savepoints,
+ * sent through `send` as statements of their own: the checks refuse them from the caller).
+ */
+export function transactionObject(
+  send: (body: TxBody) => Promise<unknown>,
+  savepoints: Savepoints = { next: 0 },
+): Transaction {
   const statement = (kind: "run" | "get" | "all" | "values", sql: string, params?: Params) =>
     rejectThrown(() => {
       checkStatement(sql);
@@ -147,6 +158,45 @@ export function transactionObject(send: (body: TxBody) => Promise<unknown>): Tra
     get sql() {
       return tag ??= sqlTag(tx);
     },
+    transaction: <T>(fn: (tx: Transaction) => T | Promise<T>) =>
+      callerStack(nested(send, savepoints, fn)),
   };
   return tx;
+}
+
+/** Runs `fn` under a savepoint of the transaction `send` speaks to. */
+async function nested<T>(
+  send: (body: TxBody) => Promise<unknown>,
+  savepoints: Savepoints,
+  fn: (tx: Transaction) => T | Promise<T>,
+): Promise<T> {
+  if (typeof fn !== "function") throw new TypeError("transaction() takes a function");
+  const name = `walpool_nested_${++savepoints.next}`;
+  // As a `get`: a statement that gives no row, with no `changes` of its own to compare on replay.
+  const control = (sql: string) => send({ kind: "get", sql, params: [] });
+  let ended: string | undefined;
+  const inner = transactionObject(
+    (body) =>
+      ended
+        ? Promise.reject(
+          new TransactionError(`The nested transaction has ended (${ended})`, "ended"),
+        )
+        : send(body),
+    savepoints,
+  );
+  await control(`SAVEPOINT ${name}`);
+  let value: T;
+  try {
+    value = await fn(inner);
+  } catch (error) {
+    ended = "it was rolled back";
+    // If SQLite rolled the whole transaction back, there is no savepoint left: the outer
+    // transaction fails on its own.
+    await control(`ROLLBACK TO ${name}`).catch(() => {});
+    await control(`RELEASE ${name}`).catch(() => {});
+    throw error;
+  }
+  ended = "it was released";
+  await control(`RELEASE ${name}`);
+  return value;
 }

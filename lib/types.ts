@@ -322,6 +322,30 @@ export interface Transaction {
   exec(sql: string): Promise<void>;
   /** Tagged templates in the transaction: see {@linkcode Database.sql}. */
   readonly sql: SqlTag;
+  /**
+   * A nested transaction: runs `fn` under a `SAVEPOINT`, released when `fn` resolves and rolled
+   * back to when it throws (then the error is rethrown, and the outer transaction goes on). Nest
+   * as deep as you like; await each before starting the next.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { open } from "@walpool/walpool";
+   *
+   * await using db = await open("app.db");
+   * await db.exec("CREATE TABLE IF NOT EXISTS steps(name TEXT)");
+   * await db.exec("DELETE FROM steps");
+   * await db.transaction(async (tx) => {
+   *   await tx.run("INSERT INTO steps VALUES ('kept')");
+   *   await tx.transaction(async (inner) => {
+   *     await inner.run("INSERT INTO steps VALUES ('undone')");
+   *     throw new Error("changed my mind");
+   *   }).catch(() => {}); // only the nested part is rolled back
+   * });
+   * assert.deepEqual(await db.values("SELECT name FROM steps"), [["kept"]]);
+   * ```
+   */
+  transaction<T>(fn: (tx: Transaction) => T | Promise<T>): Promise<T>;
 }
 
 /**
