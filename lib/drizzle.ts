@@ -6,7 +6,9 @@
  * Drizzle's own `orm.transaction()` sends `BEGIN` through the callback, which walpool refuses
  * (it runs every write in its own transactions). Run a Drizzle transaction as a walpool
  * transaction instead, with a Drizzle instance on `tx`:
- * `await db.transaction(async (tx) => { const t = drizzle(walpoolProxy(tx)); … })`.
+ * `await db.transaction(async (tx) => { const t = drizzle(walpoolProxy(tx)); … })`. There,
+ * Drizzle's `transaction()` nests: `t.transaction(async (t2) => …)` runs under a savepoint, and
+ * so does `t2.transaction()` inside it.
  *
  * @example
  * ```ts
@@ -35,8 +37,9 @@
  * @module
  */
 
-import type { Value } from "./types.ts";
+import type { Transaction, Value } from "./types.ts";
 import { statementInfo } from "./_classify.ts";
+import { savepointStatement } from "./transaction.ts";
 
 /**
  * A value walpool binds (its `Value`: booleans as 1/0, any `Uint8Array` as its bytes).
@@ -263,8 +266,9 @@ export function walpoolProxy(source: DrizzleSource): WalpoolProxy {
     );
   }
   const db = isDatabase(source) ? source : undefined;
+  const nesting = db ? undefined : nestedTransactions(source as Transaction);
   const query = (sql: string, params: unknown[], method: DrizzleMethod) =>
-    one(source, !db, sql, params, method);
+    nesting?.(sql) ?? one(source, !db, sql, params, method);
   const batch = async (queries: readonly DrizzleQuery[]): Promise<DrizzleResult[]> => {
     if (!Array.isArray(queries)) throw new TypeError("batch() takes an array of queries");
     for (const q of queries) refuseControl(q.sql, !db);
@@ -320,6 +324,48 @@ function ran(
 }
 
 /**
+ * On a walpool transaction, Drizzle's own transaction statements become savepoints, so that its
+ * `transaction()` nests: `begin` … `commit`/`rollback` (an instance made on `tx`) and
+ * `savepoint spN`, `release savepoint spN`, `rollback to savepoint spN` (a Drizzle transaction's
+ * own `transaction()`). Anything else: `undefined`.
+ */
+function nestedTransactions(tx: Transaction): (sql: string) => Promise<DrizzleResult> | undefined {
+  const open: string[] = []; // the savepoints Drizzle's begins made, innermost last
+  let made = 0;
+  const done = (p: Promise<void>) => p.then((): DrizzleResult => ({ rows: [] }));
+  return (sql) => {
+    if (typeof sql !== "string") return undefined;
+    const text = sql.trim().replace(/;$/, "").toLowerCase();
+    let m: RegExpExecArray | null;
+    if (/^begin\b/.test(text)) {
+      const name = `walpool_drizzle_${++made}`;
+      open.push(name);
+      return done(savepointStatement(tx, "savepoint", name));
+    }
+    if (text === "commit" || text === "rollback") {
+      const name = open.pop();
+      if (!name) return undefined; // refused below, with the reason
+      if (text === "commit") return done(savepointStatement(tx, "release", name));
+      return done(
+        savepointStatement(tx, "rollback", name).then(() =>
+          savepointStatement(tx, "release", name)
+        ),
+      );
+    }
+    if ((m = /^savepoint (\w+)$/.exec(text))) {
+      return done(savepointStatement(tx, "savepoint", m[1]));
+    }
+    if ((m = /^release savepoint (\w+)$/.exec(text))) {
+      return done(savepointStatement(tx, "release", m[1]));
+    }
+    if ((m = /^rollback to savepoint (\w+)$/.exec(text))) {
+      return done(savepointStatement(tx, "rollback", m[1]));
+    }
+    return undefined;
+  };
+}
+
+/**
  * Turns walpool's refusal of `BEGIN` & co. into one that says what to do with Drizzle, whose own
  * transaction() sends them through the proxy.
  */
@@ -329,9 +375,9 @@ function refuseControl(sql: string, inTransaction: boolean): void {
   if (!keyword) return;
   throw new TypeError(
     inTransaction
-      ? `${keyword} is not allowed: this Drizzle instance already runs in a walpool ` +
-        "transaction, so use it directly (nested transactions would need savepoints, which " +
-        "walpool does not support)"
+      ? `${keyword} is not allowed: this Drizzle instance runs in a walpool transaction, where ` +
+        "only Drizzle's own transaction() statements (begin, commit, rollback, savepoints) are " +
+        "taken, as savepoints"
       : `${keyword} is not allowed: Drizzle's transaction() sends it through the sqlite-proxy ` +
         "callback, and walpool runs every write in its own transactions. Use a walpool " +
         "transaction instead: await db.transaction(async (tx) => { const t = " +

@@ -91,7 +91,8 @@ export interface KyselySqliteClasses<A extends object, I, C, K> {
  *   `transaction()`: its statements run on the writer and see their own writes; other writes
  *   wait until it commits or rolls back (reads go on), and `transactionTimeout` applies.
  *   Inside it, write through `trx`: a write through the outer Kysely instance waits for the
- *   transaction to end. Savepoints are not supported (walpool refuses `SAVEPOINT`).
+ *   transaction to end. Savepoints work: `trx.savepoint(name)`, `rollbackToSavepoint(name)` and
+ *   `releaseSavepoint(name)` (a raw `SAVEPOINT` statement is still refused).
  * - `stream()` reads every row first (walpool has no cursors), then yields them in chunks.
  * - `kysely.destroy()` leaves the walpool database open: it is yours (and may also serve other
  *   code); close it with `db.close()`.
@@ -295,6 +296,40 @@ export class WalpoolDriver {
    */
   rollbackTransaction(connection: WalpoolConnection): Promise<void> {
     return connection.end(false);
+  }
+
+  /**
+   * Creates a savepoint in the connection's transaction (Kysely's `trx.savepoint(name)`).
+   *
+   * @param connection A connection in a transaction.
+   * @param name The savepoint's name.
+   * @returns Once it exists.
+   */
+  savepoint(connection: WalpoolConnection, name: string): Promise<void> {
+    return connection.savepoint("savepoint", name);
+  }
+
+  /**
+   * Rolls the connection's transaction back to a savepoint (Kysely's
+   * `trx.rollbackToSavepoint(name)`).
+   *
+   * @param connection A connection in a transaction.
+   * @param name The savepoint's name.
+   * @returns Once rolled back.
+   */
+  rollbackToSavepoint(connection: WalpoolConnection, name: string): Promise<void> {
+    return connection.savepoint("rollback", name);
+  }
+
+  /**
+   * Releases a savepoint, keeping what was done since (Kysely's `trx.releaseSavepoint(name)`).
+   *
+   * @param connection A connection in a transaction.
+   * @param name The savepoint's name.
+   * @returns Once released.
+   */
+  releaseSavepoint(connection: WalpoolConnection, name: string): Promise<void> {
+    return connection.savepoint("release", name);
   }
 
   /**

@@ -3,6 +3,7 @@
 
 import type { Database } from "./database.ts";
 import type { Params, Transaction } from "./types.ts";
+import { savepointStatement } from "./transaction.ts";
 import { statementInfo } from "./_classify.ts";
 
 /**
@@ -191,6 +192,23 @@ export class WalpoolConnection {
         failed(error); // when it failed to begin; a no-op once it began
       });
     });
+  }
+
+  /**
+   * Runs a savepoint statement in the open transaction (Kysely's `trx.savepoint(name)`,
+   * `rollbackToSavepoint(name)`, `releaseSavepoint(name)`), as Kysely's SQLite dialect does.
+   *
+   * @param op Which statement.
+   * @param name The savepoint's name (quoted as an identifier).
+   * @returns Once it ran.
+   * @throws {Error} No transaction is open on this connection.
+   * @throws {SqliteError} SQLite refused it (`no such savepoint`).
+   */
+  savepoint(op: "savepoint" | "release" | "rollback", name: string): Promise<void> {
+    if (!this.#open) {
+      return Promise.reject(new Error("Savepoints need a transaction on this Kysely connection"));
+    }
+    return savepointStatement(this.#open.tx, op, name);
   }
 
   /**

@@ -124,6 +124,32 @@ export async function runTransaction<T>(
   }
 }
 
+/** Each `tx`'s way to run a savepoint statement, which its own methods refuse. */
+const controls = new WeakMap<Transaction, (sql: string) => Promise<unknown>>();
+
+/**
+ * Runs `SAVEPOINT`, `RELEASE` or `ROLLBACK TO` (which keeps the savepoint) of `name` on `tx`:
+ * for libraries with savepoint APIs of their own (Kysely's driver), where `tx.transaction()`
+ * does not fit.
+ *
+ * @throws {TypeError} `tx` is not a walpool transaction, or `name` is not a string.
+ */
+export async function savepointStatement(
+  tx: Transaction,
+  op: "savepoint" | "release" | "rollback",
+  name: string,
+): Promise<void> {
+  const control = controls.get(tx);
+  if (!control) throw new TypeError("Not a walpool transaction");
+  if (typeof name !== "string" || name === "") {
+    throw new TypeError("A savepoint needs a name");
+  }
+  const quoted = `"${name.replaceAll('"', '""')}"`;
+  if (op === "savepoint") await control(`SAVEPOINT ${quoted}`);
+  else if (op === "release") await control(`RELEASE ${quoted}`);
+  else await control(`ROLLBACK TO ${quoted}`);
+}
+
 /** Names the savepoints of one outermost transaction's nested transactions. */
 interface Savepoints {
   next: number;
@@ -161,8 +187,16 @@ export function transactionObject(
     transaction: <T>(fn: (tx: Transaction) => T | Promise<T>) =>
       callerStack(nested(send, savepoints, fn)),
   };
+  controls.set(tx, controlOf(send));
   return tx;
 }
+
+/**
+ * How a savepoint statement is sent: as a `get`, a statement that gives no row and has no
+ * `changes` of its own to compare when the writer replays the transaction.
+ */
+const controlOf = (send: (body: TxBody) => Promise<unknown>) => (sql: string) =>
+  send({ kind: "get", sql, params: [] });
 
 /** Runs `fn` under a savepoint of the transaction `send` speaks to. */
 async function nested<T>(
@@ -172,8 +206,7 @@ async function nested<T>(
 ): Promise<T> {
   if (typeof fn !== "function") throw new TypeError("transaction() takes a function");
   const name = `walpool_nested_${++savepoints.next}`;
-  // As a `get`: a statement that gives no row, with no `changes` of its own to compare on replay.
-  const control = (sql: string) => send({ kind: "get", sql, params: [] });
+  const control = controlOf(send);
   let ended: string | undefined;
   const inner = transactionObject(
     (body) =>

@@ -14,7 +14,7 @@ import { drizzle } from "drizzle-orm/sqlite-proxy";
 import { eq, relations } from "drizzle-orm";
 import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { type Database, open, SqliteError } from "../mod.ts";
-import { WalpoolDialect } from "../lib/kysely.ts";
+import { type WalpoolConnection, WalpoolDialect } from "../lib/kysely.ts";
 import { type DrizzleResult, walpoolProxy } from "../lib/drizzle.ts";
 import { runtime, runtimeCommand, tempPath } from "./_helpers.ts";
 
@@ -173,7 +173,7 @@ describe("Kysely through WalpoolDialect", () => {
     assert.equal(await count(db), 1, "the dialect goes on working");
   });
 
-  it("a controlled transaction is invisible outside until commit; savepoints are refused", async () => {
+  it("a controlled transaction is invisible outside until commit, with savepoints", async () => {
     const db = await fresh();
     const k = orm(db);
 
@@ -181,14 +181,31 @@ describe("Kysely through WalpoolDialect", () => {
     await trx.insertInto("users").values({ name: "ada" }).execute();
     assert.equal((await trx.selectFrom("users").selectAll().execute()).length, 1);
     assert.deepEqual(await k.selectFrom("users").selectAll().execute(), []);
-    await assert.rejects(trx.savepoint("sp").execute(), /savepoint/i);
-    await trx.commit().execute();
-    assert.deepEqual(await k.selectFrom("users").selectAll().execute(), [{ id: 1, name: "ada" }]);
+    const sp = await trx.savepoint("sp").execute();
+    await sp.insertInto("users").values({ name: "undone" }).execute();
+    const back = await sp.rollbackToSavepoint("sp").execute();
+    const kept = await back.savepoint("kept").execute();
+    await kept.insertInto("users").values({ name: "grace" }).execute();
+    const released = await kept.releaseSavepoint("kept").execute();
+    await assert.rejects(
+      k.getExecutor().provideConnection((c) =>
+        (c as unknown as WalpoolConnection).savepoint("savepoint", "x")
+      ),
+      /need a transaction/,
+    );
+    await released.commit().execute();
+    assert.deepEqual(await k.selectFrom("users").select("name").orderBy("id").execute(), [
+      { name: "ada" },
+      { name: "grace" },
+    ]);
 
     const trx2 = await k.startTransaction().execute();
     await trx2.insertInto("users").values({ name: "bob" }).execute();
     await trx2.rollback().execute();
-    assert.deepEqual(await k.selectFrom("users").select("name").execute(), [{ name: "ada" }]);
+    assert.deepEqual(await k.selectFrom("users").select("name").orderBy("id").execute(), [
+      { name: "ada" },
+      { name: "grace" },
+    ]);
   });
 
   it("concurrent inserts all land; writes made outside an open transaction wait for it", async () => {
@@ -447,14 +464,38 @@ describe("Drizzle through walpoolProxy (sqlite-proxy)", () => {
     assert.equal(ran, false);
     assert.equal(await count(db), 0);
 
-    // Nested: a Drizzle instance on tx refuses its own transaction() too, and says why.
-    await assert.rejects(
-      db.transaction((tx) => drizzle(walpoolProxy(tx)).transaction(async () => {})),
-      (error: Error) =>
-        error.cause instanceof TypeError &&
-        error.cause.message.includes("already runs in a walpool transaction"),
-    );
     assert.throws(() => walpoolProxy({} as Database), TypeError);
+  });
+
+  it("on a walpool transaction, Drizzle's transaction() nests under savepoints", async () => {
+    const db = await fresh();
+    await db.transaction(async (tx) => {
+      const t = drizzle(walpoolProxy(tx), { schema });
+      await t.insert(users).values({ name: "outer" });
+      await t.transaction(async (t1) => {
+        await t1.insert(users).values({ name: "one" });
+        await assert.rejects(
+          t1.transaction(async (t2) => {
+            await t2.insert(users).values({ name: "two" });
+            t2.rollback(); // Drizzle's way: throws, and rolls back to its savepoint
+          }),
+          /Rollback/,
+        );
+        await t1.transaction((t2) => t2.insert(users).values({ name: "two again" }));
+      });
+      await assert.rejects(
+        t.transaction(async (t1) => {
+          await t1.insert(users).values({ name: "undone" });
+          throw new Error("nested fails");
+        }),
+        /nested fails/,
+      );
+    });
+    assert.deepEqual((await db.values("SELECT name FROM users ORDER BY id")).flat(), [
+      "outer",
+      "one",
+      "two again",
+    ]);
   });
 
   it("batch() is all or nothing, with rows for the statements that return them", async () => {
