@@ -25,6 +25,7 @@ export { Database } from "./lib/database.ts";
 export type {
   CallOptions,
   CommitEvent,
+  IterateOptions,
   Migration,
   OpenOptions,
   Params,

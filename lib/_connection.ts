@@ -127,6 +127,51 @@ export class Connection {
     this.#db.exec(sql);
   }
 
+  /**
+   * A statement of its own (not cached) whose rows are read a chunk at a time: on a connection
+   * used for nothing else meanwhile, since its read transaction lasts until the cursor ends.
+   */
+  cursor(sql: string, params: BindParams): Cursor {
+    const stmt = this.#db.prepare(sql);
+    let rows: Iterator<Record<string, unknown>>;
+    try {
+      rows = stmt.iterate?.(params) ?? stmt.all(params)[Symbol.iterator]();
+    } catch (error) {
+      finalize(stmt);
+      throw error;
+    }
+    let done = false;
+    const end = () => {
+      if (done) return;
+      done = true;
+      try {
+        rows.return?.();
+      } finally {
+        finalize(stmt);
+      }
+    };
+    return {
+      read(n) {
+        const chunk: Record<string, unknown>[] = [];
+        try {
+          while (!done && chunk.length < n) {
+            const r = rows.next();
+            if (r.done) end();
+            else chunk.push(r.value);
+          }
+        } catch (error) {
+          end();
+          throw error;
+        }
+        return chunk;
+      },
+      get done() {
+        return done;
+      },
+      close: end,
+    };
+  }
+
   inTransaction(): boolean {
     return this.#db.inTransaction();
   }
@@ -136,6 +181,16 @@ export class Connection {
     this.#cache.clear();
     this.#db.close();
   }
+}
+
+/** Rows of one statement, read a chunk at a time (see `Connection.cursor`). */
+export interface Cursor {
+  /** Up to `n` more rows; fewer once the statement is done. */
+  read(n: number): Record<string, unknown>[];
+  /** Whether every row has been read (or the cursor was closed). */
+  readonly done: boolean;
+  /** Ends the statement (idempotent). */
+  close(): void;
 }
 
 /** Frees a statement; some bindings re-raise the statement's last error here, which is old news. */

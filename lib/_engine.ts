@@ -10,6 +10,7 @@ import type { Readers } from "./readers.ts";
 import { statsOf } from "./_stats.ts";
 import type { Histograms } from "./_metrics.ts";
 import { runTransaction } from "./transaction.ts";
+import { rowStream } from "./_stream.ts";
 
 /** The engine behind a `Database`. */
 export interface Engine {
@@ -22,6 +23,13 @@ export interface Engine {
     params: BindParams,
     route?: "inline" | "workers",
   ): Promise<unknown>;
+  /** A read's rows, streamed `chunk` at a time (see `Database.iterate`). */
+  iterate<T>(
+    sql: string,
+    params: BindParams,
+    chunk: number,
+    signal?: AbortSignal,
+  ): AsyncGenerator<T, void, undefined>;
   /** Runs `fn` in an interactive transaction (see `Database.transaction`). */
   transaction<T>(
     fn: (tx: Transaction) => T | Promise<T>,
@@ -43,6 +51,7 @@ export function localEngine(writer: Writer, readers: Readers): Engine {
   return {
     write: (body, signal) => writer.request(body, signal),
     read: (kind, sql, params, route) => readers.read(kind, sql, params, route),
+    iterate: (sql, params, chunk, signal) => rowStream(readers.iterate(sql, params, chunk), signal),
     transaction: (fn, timeout, signal) => runTransaction(writer, fn, timeout, signal),
     inOwnTransaction: () => writer.inOwnTransaction(),
     stats: () => statsOf(writer, readers),

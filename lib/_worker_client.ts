@@ -11,6 +11,7 @@ import {
   type WriteRequest,
 } from "./protocol.ts";
 import { spawnWorker, type WorkerLink } from "./_worker_host.ts";
+import type { BindParams } from "./driver.ts";
 import { fromErrorData, madeOnArrival, WorkerError } from "./errors.ts";
 // The worker modules, for module graphs (deno cache, deno install, JSR): they are started by
 // URL below, which no graph follows. Types only: nothing of them runs on this thread.
@@ -34,11 +35,18 @@ const CHUNK = 128;
 /** Messages a worker sends on its own: answers, the writer's WAL and transaction reports. */
 type Report = Extract<FromWorker, { t: "answers" | "wal" | "txs" }>;
 
+/** Where a stream's chunks go (`Database.iterate`). */
+export interface StreamSink {
+  chunk(rows: Record<string, unknown>[], done: boolean): void;
+  fail(error: Error): void;
+}
+
 export class WorkerClient<Req extends WriteRequest | ReadRequest> {
   readonly role: Role;
   #link!: WorkerLink;
   #state: "starting" | "ready" | "closing" | "dead" = "starting";
   #pending = new Map<number, Pending>();
+  #streams = new Map<number, StreamSink>();
   #outbox: Req[] = [];
   #cancels: number[] = [];
   #scheduled = false;
@@ -116,6 +124,46 @@ export class WorkerClient<Req extends WriteRequest | ReadRequest> {
     else this.#schedule();
   }
 
+  /**
+   * Opens a stream of `sql`'s rows on the (reader) worker: `sink` gets each chunk until one is
+   * the last, or the error. The stream's id is `id`; `more` and `stop` speak to it.
+   */
+  openStream(
+    id: number,
+    sql: string,
+    params: BindParams,
+    chunk: number,
+    sink: StreamSink,
+  ): void {
+    if (this.#state !== "ready") {
+      sink.fail(new WorkerError(`The ${this.role} worker has stopped`));
+      return;
+    }
+    if (this.#streams.size === 0) this.#link.hold(true);
+    this.#streams.set(id, sink);
+    try {
+      this.#link.post({ t: "iterate", id, sql, params, chunk });
+    } catch (error) {
+      this.#streams.delete(id);
+      this.#idle();
+      sink.fail(
+        new TypeError(`A parameter cannot be sent to the worker: ${(error as Error).message}`),
+      );
+    }
+  }
+
+  /** Asks for a stream's next chunk. */
+  more(id: number): void {
+    if (this.#streams.has(id) && this.#state === "ready") this.#link.post({ t: "more", id });
+  }
+
+  /** Ends a stream early: its statement ends and its connection is free at once. */
+  stop(id: number): void {
+    if (!this.#streams.delete(id)) return;
+    if (this.#state === "ready") this.#link.post({ t: "stop", id });
+    this.#idle();
+  }
+
   /** Asks the worker not to start a request it holds; it answers `cancelled` if it was in time. */
   cancel(id: number): void {
     const i = this.#outbox.findIndex((r) => r.id === id);
@@ -186,7 +234,10 @@ export class WorkerClient<Req extends WriteRequest | ReadRequest> {
 
   /** Lets the process exit once nothing is pending or retained. */
   #idle(): void {
-    if (this.#pending.size === 0 && this.#retained === 0 && this.#state === "ready") {
+    if (
+      this.#pending.size === 0 && this.#streams.size === 0 && this.#retained === 0 &&
+      this.#state === "ready"
+    ) {
       this.#link.hold(false);
     }
   }
@@ -210,6 +261,17 @@ export class WorkerClient<Req extends WriteRequest | ReadRequest> {
 
   #receive(msg: FromWorker): void {
     if (msg.t === "wal" || msg.t === "txs") return this.#onReport(msg);
+    if (msg.t === "rows") {
+      const sink = this.#streams.get(msg.id);
+      if (!sink) return; // stopped meanwhile
+      if (msg.done) {
+        this.#streams.delete(msg.id);
+        this.#idle();
+      }
+      if (msg.error) sink.fail(fromErrorData(msg.error));
+      else sink.chunk(msg.rows, msg.done);
+      return;
+    }
     if (msg.t !== "answers") {
       const waiter = this.#waiter;
       this.#waiter = undefined;
@@ -253,6 +315,13 @@ export class WorkerClient<Req extends WriteRequest | ReadRequest> {
     this.#pending.clear();
     this.#outbox = [];
     this.#cancels = [];
+    const streams = [...this.#streams.values()];
+    this.#streams.clear();
+    for (const sink of streams) {
+      sink.fail(madeOnArrival(
+        new WorkerError(`The ${this.role} worker stopped (${reason}) while it streamed rows`),
+      ));
+    }
     for (const [id, p] of held) {
       const mayHaveApplied = this.role === "writer" && !unsent.has(id);
       p.reject(madeOnArrival(

@@ -6,6 +6,7 @@
 
 import type {
   CallOptions,
+  IterateOptions,
   Params,
   Row,
   RunResult,
@@ -215,6 +216,56 @@ export class Database implements AsyncDisposable {
     opts?: CallOptions,
   ): Promise<T[]> {
     return this.#query("values", sql, params, opts) as Promise<T[]>;
+  }
+
+  /**
+   * The rows of a query, one at a time, as they are read: they come from a reader in chunks
+   * (`chunkSize`), one chunk asked for ahead, so a result of any size takes the memory of two
+   * chunks, and a slow consumer holds the reader's cursor, not a copy of the result. `break`
+   * (or the signal) ends the statement and frees its connection at once. The cursor reads on a
+   * connection of its own, so its snapshot never holds back other reads; it stays open while
+   * you iterate (the WAL cannot be reset past it: don't leave one half-read for long). With
+   * `readers: 0` the cursor is on your thread, a chunk at a time. A statement that writes
+   * (`INSERT … RETURNING`) goes to the writer and its rows are read at once; on a remote
+   * database too.
+   *
+   * @param sql One SQL statement.
+   * @param params Positional or named parameters.
+   * @param opts `signal` to stop it, `chunkSize` (default 500).
+   * @returns An async iterator of rows (plain objects).
+   * @throws {SqliteError} SQLite refused the statement (from the first `next()`).
+   * @throws {ClosedError} The database is closed.
+   * @throws {WorkerError} The reader stopped while it streamed.
+   * @throws {RangeError} An integer beyond ±2^53 without `safeIntegers`, or a bad `chunkSize`.
+   * @throws Its `signal`'s reason, when aborted.
+   * @example
+   * ```ts
+   * import { open } from "@walpool/walpool";
+   *
+   * await using db = await open("app.db");
+   * await db.exec("CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY, kind TEXT)");
+   * let n = 0;
+   * for await (const event of db.iterate<{ id: number; kind: string }>("SELECT * FROM events")) {
+   *   if (++n > 1_000) break; // ends the statement at once
+   * }
+   * ```
+   */
+  iterate<T = Row>(sql: string, params?: Params, opts?: IterateOptions): AsyncIterableIterator<T> {
+    const engine = this.#engine;
+    const closing = () => this.#closing && !engine.inOwnTransaction();
+    const write = (body: WriteBody) => this.#write(body);
+    return (async function* () {
+      const chunk = opts?.chunkSize === undefined
+        ? 500
+        : integerOption("chunkSize", opts.chunkSize, 1);
+      const bound = bindParams(sql, params);
+      if (!isRead(sql)) {
+        yield* await (write({ kind: "all", sql, params: bound }) as Promise<T[]>);
+        return;
+      }
+      if (closing()) throw new ClosedError();
+      yield* engine.iterate<T>(sql, bound, chunk, opts?.signal);
+    })();
   }
 
   #query(kind: ReadKind, sql: string, params?: Params, opts?: CallOptions): Promise<unknown> {

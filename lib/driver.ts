@@ -45,6 +45,11 @@ export interface DriverStatement {
   all(params: BindParams): Record<string, unknown>[];
   /** Every row as an array of values in column order (duplicate column names kept). */
   values(params: BindParams): unknown[][];
+  /**
+   * The rows as plain objects, stepped one at a time (for `Database.iterate`); `return()` ends
+   * the statement. Optional: without it, a stream reads every row first.
+   */
+  iterate?(params: BindParams): Iterator<Record<string, unknown>>;
   /** Frees the statement. */
   finalize(): void;
 }

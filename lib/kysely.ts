@@ -93,7 +93,8 @@ export interface KyselySqliteClasses<A extends object, I, C, K> {
  *   Inside it, write through `trx`: a write through the outer Kysely instance waits for the
  *   transaction to end. Savepoints work: `trx.savepoint(name)`, `rollbackToSavepoint(name)` and
  *   `releaseSavepoint(name)` (a raw `SAVEPOINT` statement is still refused).
- * - `stream()` reads every row first (walpool has no cursors), then yields them in chunks.
+ * - `stream()` streams through `db.iterate()`: a cursor on a reader, chunk by chunk, memory flat;
+ *   leaving the loop ends the statement.
  * - `kysely.destroy()` leaves the walpool database open: it is yours (and may also serve other
  *   code); close it with `db.close()`.
  *

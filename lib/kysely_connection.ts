@@ -142,13 +142,14 @@ export class WalpoolConnection {
   }
 
   /**
-   * Runs a query that returns rows and yields them in chunks. walpool has no cursors: every
-   * row is read first.
+   * Runs a query that returns rows and yields them in chunks, streamed by `db.iterate()` (a
+   * cursor on a reader: memory stays flat; `break` ends the statement), or inside a transaction
+   * by `tx.iterate()`.
    *
    * @typeParam R The row type.
    * @param query Kysely's compiled query.
    * @param chunkSize Rows per chunk.
-   * @param options `signal` to stop waiting for it.
+   * @param options `signal` to stop it.
    * @returns The chunks.
    * @throws {TypeError} The statement returns no rows.
    */
@@ -160,9 +161,20 @@ export class WalpoolConnection {
     if (!statementInfo(query.sql).returnsRows) {
       throw new TypeError("walpool can stream only statements that return rows");
     }
-    const { rows } = await this.executeQuery<R>(query, options);
     const size = chunkSize && chunkSize > 0 ? Math.floor(chunkSize) : 100;
-    for (let i = 0; i < rows.length; i += size) yield { rows: rows.slice(i, i + size) };
+    const params = query.parameters as Params;
+    const tx = this.#open?.tx;
+    const rows = tx
+      ? tx.iterate<R>(query.sql, params)
+      : this.#db.iterate<R>(query.sql, params, { chunkSize: size, signal: options?.signal });
+    let chunk: R[] = [];
+    for await (const row of rows) {
+      if (chunk.push(row) === size) {
+        yield { rows: chunk };
+        chunk = [];
+      }
+    }
+    if (chunk.length) yield { rows: chunk };
   }
 
   /**

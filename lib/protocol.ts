@@ -97,10 +97,17 @@ export type ToWriter =
   | { t: "cancel"; ids: number[] }
   | { t: "close" };
 
-/** Main thread → reader worker. */
+/**
+ * Main thread → reader worker. A stream (`Database.iterate`): `iterate` opens a cursor on a
+ * connection of its own and answers the first `chunk` rows; each `more` asks for the next chunk
+ * (the main thread asks one chunk ahead, so at most two are in memory); `stop` ends it early.
+ */
 export type ToReader =
   | { t: "init"; config: ConnectionConfig }
   | { t: "read"; batch: RequestBatch }
+  | { t: "iterate"; id: number; sql: string; params: BindParams; chunk: number }
+  | { t: "more"; id: number }
+  | { t: "stop"; id: number }
   | { t: "close" };
 
 /**
@@ -127,6 +134,8 @@ export type FromWorker =
   }
   | { t: "wal"; bytes: number; largestBytes: number; checkpoints: number }
   | { t: "txs"; upTo: number; failed: Record<number, ErrorData>; commits: number }
+  /** A reader's chunk of a stream: its rows, whether they were the last, or why it failed. */
+  | { t: "rows"; id: number; rows: Record<string, unknown>[]; done: boolean; error?: ErrorData }
   | { t: "closed" };
 
 // --- the column layout ----------------------------------------------------------------------

@@ -8,6 +8,7 @@ import type { BindParams } from "./driver.ts";
 import type { ConnectionConfig, ReadKind, ReadRequest } from "./protocol.ts";
 import { WorkerClient } from "./_worker_client.ts";
 import { Connection } from "./_connection.ts";
+import { type ChunkSource, inlineSource } from "./_stream.ts";
 import { isBusy } from "./_sqlite_codes.ts";
 import { nextTurn } from "./_runtime.ts";
 import { callerStack, fromErrorData, toErrorData, WorkerError } from "./errors.ts";
@@ -170,6 +171,55 @@ export class Readers {
     return callerStack(new Promise((resolve, reject) => worker.send(req, { resolve, reject })));
   }
 
+  /** A connection for a stream on the calling thread (one left by an ended stream, or a new one). */
+  #spareInline: Connection[] = [];
+
+  /**
+   * The source of a stream of `sql`'s rows: a cursor on the least busy reader worker, or, with
+   * no worker, on a connection of its own on the calling thread.
+   */
+  iterate(sql: string, params: BindParams, chunk: number): ChunkSource {
+    this.reads++;
+    const worker = this.#choose();
+    if (worker) {
+      const id = this.#nextId++;
+      return {
+        start: (sink) => worker.openStream(id, sql, params, chunk, sink),
+        more: () => worker.more(id),
+        stop: () => worker.stop(id),
+      };
+    }
+    if (this.#workers.length) {
+      // Every reader worker is starting again: the stream begins on one once it is back.
+      let source: ChunkSource | undefined;
+      let stopped = false;
+      return {
+        start: (sink) => {
+          this.#afterRestart().then(() => {
+            if (stopped) return;
+            source = this.iterate(sql, params, chunk);
+            this.reads--;
+            source.start(sink);
+          }, (error) => sink.fail(error));
+        },
+        more: () => source?.more(),
+        stop: () => {
+          stopped = true;
+          source?.stop();
+        },
+      };
+    }
+    this.inlineReads++;
+    const conn = this.#spareInline.pop();
+    return inlineSource(
+      conn ? Promise.resolve(conn) : Connection.open(this.#config),
+      sql,
+      params,
+      chunk,
+      (c) => this.#closing ? c.close() : this.#spareInline.push(c),
+    );
+  }
+
   #readInline(conn: Connection, kind: ReadKind, sql: string, params: BindParams): Promise<unknown> {
     this.reads++;
     this.inlineReads++;
@@ -211,6 +261,7 @@ export class Readers {
     this.#closing = true;
     this.#inline?.close();
     this.#inline = undefined;
+    for (const c of this.#spareInline.splice(0)) c.close();
     await Promise.all(this.#restarting);
     await Promise.all(this.#workers.map((w) => w?.close()));
   }

@@ -365,6 +365,24 @@ export class RemoteEngine implements Engine, TransactionHost {
     });
   }
 
+  /**
+   * A read's rows in chunks: sqld answers a request whole, so they are read at once, then handed
+   * out `chunk` at a time (memory is not bounded as on a local database).
+   */
+  async *iterate<T>(
+    sql: string,
+    params: BindParams,
+    chunk: number,
+    signal?: AbortSignal,
+  ): AsyncGenerator<T, void, undefined> {
+    signal?.throwIfAborted();
+    const rows = await this.read("all", sql, params) as T[];
+    for (let i = 0; i < rows.length; i += chunk) {
+      signal?.throwIfAborted();
+      yield* rows.slice(i, i + chunk);
+    }
+  }
+
   /** Sends the waiting reads as one request, while fewer than `readers` are out. */
   #sendReads(): void {
     while (this.#reads.length && this.#readRequests < this.#readLimit) {

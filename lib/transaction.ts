@@ -181,6 +181,10 @@ export function transactionObject(
         checkStatement(sql);
         return callerStack(send({ kind: "exec", sql }));
       }) as Promise<void>,
+    iterate: <T = Row>(sql: string, params?: Params) =>
+      (async function* () {
+        yield* await (statement("all", sql, params) as Promise<T[]>);
+      })(),
     get sql() {
       return tag ??= sqlTag(tx);
     },

@@ -91,6 +91,25 @@ export interface CallOptions {
 }
 
 /**
+ * Options of {@linkcode Database.iterate}.
+ *
+ * @example
+ * ```ts
+ * import { type IterateOptions, open } from "@walpool/walpool";
+ *
+ * await using db = await open("app.db");
+ * const opts: IterateOptions = { chunkSize: 1000, signal: AbortSignal.timeout(60_000) };
+ * for await (const row of db.iterate("SELECT 1 AS one", [], opts)) console.log(row);
+ * ```
+ */
+export interface IterateOptions {
+  /** Stops the statement and frees its connection; the loop throws the signal's reason. */
+  signal?: AbortSignal;
+  /** Rows per chunk sent from the reader (at most two chunks are held at once). @default {500} */
+  chunkSize?: number;
+}
+
+/**
  * Options of {@linkcode open}.
  *
  * @example
@@ -320,6 +339,25 @@ export interface Transaction {
   values<T extends unknown[] = unknown[]>(sql: string, params?: Params): Promise<T[]>;
   /** One or more statements, atomically. */
   exec(sql: string): Promise<void>;
+  /**
+   * The rows of a query, one at a time, seeing the transaction's own writes. Inside a transaction
+   * the rows are read at once, then handed out (a transaction holds the writer: keep it short).
+   *
+   * @example
+   * ```ts
+   * import { open } from "@walpool/walpool";
+   *
+   * await using db = await open("app.db");
+   * await db.exec("CREATE TABLE IF NOT EXISTS notes(id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
+   * await db.transaction(async (tx) => {
+   *   await tx.run("INSERT INTO notes(body) VALUES ('x')");
+   *   for await (const note of tx.iterate<{ body: string }>("SELECT body FROM notes")) {
+   *     console.log(note.body);
+   *   }
+   * });
+   * ```
+   */
+  iterate<T = Row>(sql: string, params?: Params): AsyncIterableIterator<T>;
   /** Tagged templates in the transaction: see {@linkcode Database.sql}. */
   readonly sql: SqlTag;
   /**

@@ -276,6 +276,20 @@ describe("Kysely through WalpoolDialect", () => {
       streamed.push(row.name);
     }
     assert.deepEqual(streamed, ["u0", "u1", "u2", "u3", "u4"]);
+    // Leaving the loop early ends the stream; inside a transaction it streams too.
+    for await (const row of k.selectFrom("users").select("name").orderBy("id").stream(2)) {
+      assert.equal(row.name, "u0");
+      break;
+    }
+    const inTx = await k.transaction().execute(async (trx) => {
+      await trx.insertInto("users").values({ name: "in tx" }).execute();
+      const names: string[] = [];
+      for await (const row of trx.selectFrom("users").select("name").orderBy("id").stream(4)) {
+        names.push(row.name);
+      }
+      return names;
+    });
+    assert.deepEqual(inTx, ["u0", "u1", "u2", "u3", "u4", "in tx"]);
 
     const tables = await k.introspection.getTables();
     assert.deepEqual(tables.map((t) => t.name).sort(), ["posts", "users"]);

@@ -17,6 +17,7 @@ interface BunStatement {
   get(...params: unknown[]): Row | null;
   all(...params: unknown[]): Row[];
   values(...params: unknown[]): unknown[][];
+  iterate(...params: unknown[]): Iterator<Row>;
   finalize(): void;
 }
 interface BunDatabase {
@@ -88,6 +89,18 @@ function statement(
       const read = () => stmt.values(...args(p));
       const rows = numbersFirst ? exact(read, (rows) => rows) : read();
       return safeIntegers ? rows : rows.map(narrowRow);
+    },
+    iterate(p) {
+      // Rows stepped one by one cannot be read again: integers are read as bigint and narrowed.
+      if (numbersFirst) stmt.safeIntegers(true);
+      const rows = stmt.iterate(...args(p));
+      return {
+        next: () => {
+          const r = rows.next();
+          return r.done ? r : { done: false, value: safeIntegers ? r.value : narrowRow(r.value) };
+        },
+        return: () => (rows.return?.(), { done: true, value: undefined }),
+      };
     },
     finalize: () => stmt.finalize(),
   };

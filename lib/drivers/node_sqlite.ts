@@ -66,6 +66,16 @@ function statement(
         arrays(stmt, false);
       }
     },
+    iterate(p) {
+      const rows = stmt.iterate(...args(p));
+      return {
+        next: () => {
+          const r = rows.next();
+          return r.done ? r : { done: false, value: plain(r.value) };
+        },
+        return: () => (rows.return?.(), { done: true, value: undefined }),
+      };
+    },
     finalize() {}, // node:sqlite finalizes statements when they are garbage collected
   };
 }
