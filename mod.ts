@@ -23,6 +23,7 @@
 export { open } from "./lib/open.ts";
 export { Database } from "./lib/database.ts";
 export type {
+  BackupOptions,
   CallOptions,
   CommitEvent,
   IterateOptions,

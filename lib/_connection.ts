@@ -54,7 +54,7 @@ export class Connection {
     this.exec(`PRAGMA busy_timeout = ${config.busyTimeout}`);
     this.exec("PRAGMA trusted_schema = OFF");
     if (config.readonly) {
-      this.exec("PRAGMA query_only = ON");
+      if (!config.copies) this.exec("PRAGMA query_only = ON");
     } else {
       // Connections of several processes turning a new file to WAL at once race for the same lock
       // upgrade, and SQLite answers SQLITE_BUSY at once instead of waiting: retry a while.

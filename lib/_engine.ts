@@ -1,8 +1,8 @@
 // What a `Database` runs on: the local single writer and readers (worker threads over a file), or
 // a remote server. `Database` checks the calls and hands them to its engine.
 
-import type { Stats, Transaction } from "./types.ts";
-import type { ReadKind } from "./protocol.ts";
+import type { BackupOptions, Stats, Transaction } from "./types.ts";
+import type { ConnectionConfig, ReadKind } from "./protocol.ts";
 import type { BindParams } from "./driver.ts";
 import type { WriteBody } from "./_write_call.ts";
 import type { Writer } from "./writer.ts";
@@ -11,6 +11,7 @@ import { statsOf } from "./_stats.ts";
 import type { Histograms } from "./_metrics.ts";
 import { runTransaction } from "./transaction.ts";
 import { rowStream } from "./_stream.ts";
+import { backup } from "./backup.ts";
 
 /** The engine behind a `Database`. */
 export interface Engine {
@@ -42,13 +43,20 @@ export interface Engine {
   stats(): Stats;
   /** Its histograms, whole (for `Database.metrics()`). */
   histograms(): Histograms;
+  /** Writes a consistent copy of the database to a new file (see `Database.backup`). */
+  backup(destination: string | URL, opts?: BackupOptions): Promise<void>;
   /** Commits every accepted write, then closes. */
   close(): Promise<void>;
 }
 
 /** The local engine: the writer worker and the readers. */
-export function localEngine(writer: Writer, readers: Readers): Engine {
+export function localEngine(
+  writer: Writer,
+  readers: Readers,
+  readerConfig: ConnectionConfig,
+): Engine {
   return {
+    backup: (destination, opts) => backup(readerConfig, destination, opts),
     write: (body, signal) => writer.request(body, signal),
     read: (kind, sql, params, route) => readers.read(kind, sql, params, route),
     iterate: (sql, params, chunk, signal) => rowStream(readers.iterate(sql, params, chunk), signal),

@@ -61,13 +61,14 @@ export async function open(path: string | URL, options: OpenOptions = {}): Promi
     o.onCommit,
   );
   let readers: Readers;
+  const readerConfig = { ...base, readonly: true };
   try {
-    readers = await Readers.start({ ...base, readonly: true }, o.readers, o.routeReads);
+    readers = await Readers.start(readerConfig, o.readers, o.routeReads);
   } catch (error) {
     await writer.close();
     throw error;
   }
-  const db = new Database(localEngine(writer, readers), o.transactionTimeout);
+  const db = new Database(localEngine(writer, readers, readerConfig), o.transactionTimeout);
   internals.set(db, { writer, readers });
   try {
     if (o.migrations.length) await migrate(db, o.migrations);

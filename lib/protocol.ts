@@ -41,6 +41,11 @@ export interface ConnectionConfig {
   pragmas: string[];
   /** The writer only: the URL of the module whose functions `db.call()` runs. */
   procedures?: string;
+  /**
+   * A read-only connection that may write other files (`VACUUM INTO`, for a backup): not
+   * `query_only`. Readers are.
+   */
+  copies?: boolean;
 }
 
 /** A statement with its parameters. */

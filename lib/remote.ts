@@ -435,6 +435,15 @@ export class RemoteEngine implements Engine, TransactionHost {
     }
   }
 
+  backup(): Promise<void> {
+    return Promise.reject(
+      new TypeError(
+        "backup() copies a local database file; a remote database is the server's to back up " +
+          "(sqld: copy its --db-path while it is stopped, or use its bottomless replication)",
+      ),
+    );
+  }
+
   histograms(): Histograms {
     return this.stats_;
   }

@@ -110,6 +110,32 @@ export interface IterateOptions {
 }
 
 /**
+ * Options of {@linkcode Database.backup}.
+ *
+ * @example
+ * ```ts
+ * import { type BackupOptions, open } from "@walpool/walpool";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ *
+ * await using db = await open("app.db");
+ * const opts: BackupOptions = {
+ *   onProgress: ({ bytes, totalBytes }) => console.log(`${bytes} of about ${totalBytes} bytes`),
+ * };
+ * await db.backup(join(mkdtempSync(join(tmpdir(), "backup-")), "app-copy.db"), opts);
+ * ```
+ */
+export interface BackupOptions {
+  /**
+   * Called about every 100 ms while the copy is written, and once at the end (then `bytes` is
+   * `totalBytes`): `bytes` written so far, `totalBytes` the database's size (the copy is
+   * compacted, so it may end smaller). An error it throws is logged and ignored.
+   */
+  onProgress?: (progress: { bytes: number; totalBytes: number }) => void;
+}
+
+/**
  * Options of {@linkcode open}.
  *
  * @example
