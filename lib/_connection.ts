@@ -28,13 +28,16 @@ export class Connection {
    */
   static async open(config: ConnectionConfig): Promise<Connection> {
     const driver = await loadDriver(config.driver);
+    const functions = config.functions ? await loadFunctions(config.functions) : undefined;
     let db: DriverConnection | undefined;
     try {
       db = driver.open(config.path, {
         readonly: config.readonly,
         safeIntegers: config.safeIntegers,
+        ...(config.extensions?.length ? { allowExtension: true } : {}),
       });
       const conn = new Connection(driver, db);
+      conn.#extend(config.extensions ?? [], functions);
       conn.#setUp(config);
       return conn;
     } catch (error) {
@@ -47,6 +50,29 @@ export class Connection {
         throw new SqliteError(message, data.code ?? "SQLITE_ERROR", data.errcode ?? 1);
       }
       throw new Error(message);
+    }
+  }
+
+  /** Loads the extensions and makes the functions SQL functions (before the pragmas). */
+  #extend(extensions: string[], functions: Record<string, unknown> | undefined): void {
+    const db = this.#db;
+    for (const file of extensions) {
+      if (!db.loadExtension) {
+        throw new TypeError(`The ${this.driver.name} driver cannot load SQLite extensions`);
+      }
+      try {
+        db.loadExtension(file);
+      } catch (error) {
+        const data = toErrorData(error, this.driver);
+        throw new Error(`Cannot load the SQLite extension ${file}: ${data.message}`);
+      }
+    }
+    for (const [name, fn] of Object.entries(functions ?? {})) {
+      if (typeof fn !== "function") continue;
+      if (!db.function) {
+        throw new TypeError(`The ${this.driver.name} driver cannot define SQL functions`);
+      }
+      db.function(name, fn as (...args: never[]) => unknown);
     }
   }
 
@@ -181,6 +207,22 @@ export class Connection {
     this.#cache.clear();
     this.#db.close();
   }
+}
+
+/** The exports of a `functions` module (imported once per thread). */
+const modules = new Map<string, Promise<Record<string, unknown>>>();
+function loadFunctions(url: string): Promise<Record<string, unknown>> {
+  let module = modules.get(url);
+  if (!module) {
+    module = import(url).catch((error) => {
+      modules.delete(url);
+      throw new Error(`Cannot import the functions module ${url}: ${error?.message ?? error}`, {
+        cause: error,
+      });
+    });
+    modules.set(url, module);
+  }
+  return module;
 }
 
 /** Rows of one statement, read a chunk at a time (see `Connection.cursor`). */

@@ -77,7 +77,14 @@ export type CheckedOptions =
   & Required<
     Omit<
       OpenOptions,
-      "driver" | "pragmas" | "onCommit" | "procedures" | "authToken" | "requestTimeout"
+      | "driver"
+      | "pragmas"
+      | "onCommit"
+      | "procedures"
+      | "functions"
+      | "extensions"
+      | "authToken"
+      | "requestTimeout"
     >
   >
   & {
@@ -85,6 +92,10 @@ export type CheckedOptions =
     driver: string;
     /** The procedures module's URL (`href`), if any. */
     procedures?: string;
+    /** The functions module's URL (`href`), if any. */
+    functions?: string;
+    /** Paths of SQLite extensions. */
+    extensions: string[];
     /** Rendered as `name = value`. */
     pragmas: string[];
     onCommit?: OpenOptions["onCommit"];
@@ -120,6 +131,18 @@ export function checkOptions(options: OpenOptions): CheckedOptions {
       }`,
     );
   }
+  const functions = options.functions === undefined ? undefined : moduleHref(options.functions);
+  if (options.functions !== undefined && !functions) {
+    throw new TypeError(
+      `Option functions must be the URL of a module (file:, http:, https:), got ${
+        String(options.functions)
+      }`,
+    );
+  }
+  const extensions = options.extensions ?? [];
+  if (!Array.isArray(extensions) || extensions.some((e) => typeof e !== "string" || e === "")) {
+    throw new TypeError("Option extensions must be an array of paths to SQLite extensions");
+  }
   const durability = options.durability ?? "normal";
   if (durability !== "normal" && durability !== "full") {
     throw new TypeError(`Option durability must be "normal" or "full", got ${String(durability)}`);
@@ -147,6 +170,8 @@ export function checkOptions(options: OpenOptions): CheckedOptions {
     readers: int("readers", options.readers, 2, 0),
     routeReads,
     procedures,
+    functions,
+    extensions: [...extensions],
     durability,
     busyTimeout: int("busyTimeout", options.busyTimeout, 5000, 0),
     maxBatch: int("maxBatch", options.maxBatch, 1000, 1),
@@ -178,6 +203,8 @@ const LOCAL_ONLY: Partial<Record<keyof OpenOptions, string>> = {
   driver: "the server runs SQLite",
   routeReads: "every read goes to the server",
   procedures: "procedures run inside the local writer worker",
+  extensions: "the server loads its own extensions (sqld: --extensions-path)",
+  functions: "SQL functions run inside the server's SQLite",
   durability: "the server sets its own synchronous mode",
   pragmas: "the server's connections are its own",
 };

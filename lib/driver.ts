@@ -64,6 +64,13 @@ export interface DriverConnection {
   inTransaction(): boolean;
   /** Closes the connection. */
   close(): void;
+  /** Loads a SQLite extension (a shared library). Optional: a binding without it refuses the option. */
+  loadExtension?(path: string): void;
+  /**
+   * Makes `fn` a scalar SQL function `name`, taking any number of arguments. Optional: a binding
+   * without it refuses the `functions` option.
+   */
+  function?(name: string, fn: (...args: never[]) => unknown): void;
 }
 
 /** How a driver opens a connection. */
@@ -75,6 +82,8 @@ export interface DriverOpenOptions {
    * ±2^53 throws a `RangeError` (never rounded).
    */
   safeIntegers: boolean;
+  /** Allow `loadExtension` (only asked for when the `extensions` option names some). */
+  allowExtension?: boolean;
 }
 
 /** SQLite's own description of an error raised by a binding. */

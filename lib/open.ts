@@ -53,6 +53,8 @@ export async function open(path: string | URL, options: OpenOptions = {}): Promi
     busyTimeout: o.busyTimeout,
     durability: o.durability,
     pragmas: o.pragmas,
+    extensions: o.extensions,
+    functions: o.functions,
   };
   const writer = await Writer.start(
     { ...base, procedures: o.procedures },

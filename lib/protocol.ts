@@ -39,6 +39,10 @@ export interface ConnectionConfig {
   durability: "normal" | "full";
   /** Extra pragmas, already rendered as `name = value` text. */
   pragmas: string[];
+  /** SQLite extensions (shared libraries) every connection loads. */
+  extensions?: string[];
+  /** The URL of a module whose exported functions every connection makes SQL functions. */
+  functions?: string;
   /** The writer only: the URL of the module whose functions `db.call()` runs. */
   procedures?: string;
   /**

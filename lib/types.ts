@@ -198,6 +198,21 @@ export interface OpenOptions {
    * costs one request instead of a round trip per statement.
    */
   procedures?: URL | string;
+  /**
+   * SQLite extensions (paths of shared libraries, e.g. sqlite-vec's `vec0.so`) that every
+   * connection loads: the writer's, each reader's, yours. Off unless given: extension loading is
+   * enabled only on connections opened with this option. A binding that cannot load extensions,
+   * or a file that does not load, makes `open()` reject naming it.
+   * @default {[]}
+   */
+  extensions?: readonly string[];
+  /**
+   * The URL (`file:`; on Deno also `http(s):`) of a module whose exported functions become scalar
+   * SQL functions, under their export names, on every connection (each thread imports the
+   * module). They take any number of arguments and return a SQLite value; one that throws fails
+   * its statement with that message. Keep them deterministic: a read may run on any connection.
+   */
+  functions?: URL | string;
   /** `PRAGMA synchronous` of the writer: `"full"` also survives power loss. @default {"normal"} */
   durability?: "normal" | "full";
   /** Milliseconds any connection waits for a lock held by another process. @default {5000} */

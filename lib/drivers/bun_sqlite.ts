@@ -24,6 +24,8 @@ interface BunDatabase {
   prepare(sql: string): BunStatement;
   exec(sql: string): void;
   close(): void;
+  loadExtension(path: string): void;
+  function(name: string, options: { varargs: boolean }, fn: (...args: never[]) => unknown): void;
   readonly inTransaction: boolean;
 }
 interface BunSqlite {
@@ -147,6 +149,18 @@ export const driver: Driver = {
       exec: (sql) => db.exec(sql),
       inTransaction: () => db.inTransaction,
       close: () => db.close(),
+      loadExtension: (file) => db.loadExtension(file),
+      // This connection may read integers as bigint (see above): the caller's function gets
+      // numbers unless safeIntegers.
+      function: (name, fn) =>
+        db.function(
+          name,
+          { varargs: true },
+          safeIntegers ? fn : (...args: never[]) =>
+            (fn as (...a: unknown[]) => unknown)(
+              ...args.map((a: unknown) => typeof a === "bigint" ? narrowInteger(a) : a),
+            ),
+        ),
     };
   },
   errorInfo(error) {

@@ -38,6 +38,8 @@ interface DbDatabase {
   exec(sql: string): number;
   close(): void;
   readonly inTransaction: boolean;
+  loadExtension(file: string): void;
+  function(name: string, fn: (...args: never[]) => unknown, options: { varargs: boolean }): void;
 }
 interface DbSqlite {
   Database: new (path: string, options: Record<string, boolean>) => DbDatabase;
@@ -127,13 +129,13 @@ function parameterName(stmt: DbStatement, i: number): string {
 /** The `jsr:@db/sqlite` driver. */
 export const driver: Driver = {
   name: "@db/sqlite",
-  open(path, { readonly, safeIntegers }): DriverConnection {
+  open(path, { readonly, safeIntegers, allowExtension }): DriverConnection {
     const db = new Database(path, {
       readonly,
       create: !readonly,
       int64: true,
       parseJson: false,
-      enableLoadExtension: false,
+      enableLoadExtension: allowExtension ?? false,
     });
     const last = db.prepare("SELECT last_insert_rowid()");
     const rowidOf = () => rowid(last.values()[0][0] as number | bigint, safeIntegers);
@@ -142,6 +144,8 @@ export const driver: Driver = {
       exec: (sql) => void withCode(db, () => db.exec(sql)),
       inTransaction: () => db.inTransaction,
       close: () => db.close(),
+      loadExtension: (file) => withCode(db, () => db.loadExtension(file)),
+      function: (name, fn) => db.function(name, fn, { varargs: true }),
     };
   },
   errorInfo(error) {

@@ -83,8 +83,12 @@ function statement(
 /** The `node:sqlite` driver. */
 export const driver: Driver = {
   name: "node:sqlite",
-  open(path, { readonly, safeIntegers }): DriverConnection {
-    const db = new DatabaseSync(path, { readOnly: readonly, enableForeignKeyConstraints: false });
+  open(path, { readonly, safeIntegers, allowExtension }): DriverConnection {
+    const db = new DatabaseSync(path, {
+      readOnly: readonly,
+      enableForeignKeyConstraints: false,
+      ...(allowExtension ? { allowExtension: true } : {}),
+    });
     const native = db as DatabaseSync & {
       isTransaction: boolean;
       enableDefensive?(on: boolean): void;
@@ -103,6 +107,13 @@ export const driver: Driver = {
       exec: (sql) => db.exec(sql),
       inTransaction: () => native.isTransaction,
       close: () => db.close(),
+      loadExtension: (file) => db.loadExtension(file),
+      function: (name, fn) =>
+        db.function(
+          name,
+          { varargs: true, useBigIntArguments: safeIntegers },
+          fn as (...args: unknown[]) => null,
+        ),
     };
   },
   errorInfo(error) {
