@@ -199,11 +199,16 @@ export class WalpoolDialect<A extends object, I, C, K> {
    */
   createAdapter(): A {
     const adapter = new this.#classes.SqliteAdapter();
+    const lock = migrationLock(this.#db);
     return Object.defineProperties(adapter, {
       // Connections are independent: Kysely need not run one query at a time.
       supportsMultipleConnections: { value: true },
       // DDL in a walpool transaction is atomic, and BEGIN IMMEDIATE serializes migrators.
       supportsTransactionalDdl: { value: true },
+      // SqliteAdapter's lock does nothing (one connection serializes everything); ours must
+      // serialize Migrators that run without a transaction (`disableTransactions: true`).
+      acquireMigrationLock: { value: () => lock.acquire() },
+      releaseMigrationLock: { value: () => lock.release() },
     });
   }
 
@@ -216,6 +221,36 @@ export class WalpoolDialect<A extends object, I, C, K> {
   createIntrospector(db: K): I {
     return new this.#classes.SqliteIntrospector(db);
   }
+}
+
+/** Per database, the lock Kysely's Migrators take (in this process), first come first served. */
+const migrationLocks = new WeakMap<
+  Database,
+  { acquire(): Promise<void>; release(): Promise<void> }
+>();
+
+function migrationLock(db: Database) {
+  let lock = migrationLocks.get(db);
+  if (!lock) {
+    let tail: Promise<void> = Promise.resolve();
+    const holders: (() => void)[] = []; // each taker's release, in the order they took it
+    lock = {
+      acquire() {
+        let release!: () => void;
+        const held = new Promise<void>((resolve) => (release = resolve));
+        const before = tail;
+        tail = before.then(() => held);
+        holders.push(release);
+        return before;
+      },
+      release() {
+        holders.shift()?.(); // the holder is the earliest taker not yet released
+        return Promise.resolve();
+      },
+    };
+    migrationLocks.set(db, lock);
+  }
+  return lock;
 }
 
 /**

@@ -334,6 +334,35 @@ describe("Kysely through WalpoolDialect", () => {
     assert.deepEqual(await tables(), ["m1", "m2"]);
   });
 
+  it("concurrent Migrators run each migration once, with or without transactions", async () => {
+    for (const disableTransactions of [true, false]) {
+      const db = await fresh();
+      const k = orm(db);
+      await db.exec("CREATE TABLE ups(n)");
+      let ups = 0;
+      const provider = {
+        getMigrations: () =>
+          Promise.resolve({
+            "1": {
+              async up(m: kysely.Kysely<unknown>) {
+                ups++;
+                await new Promise((r) => setTimeout(r, 50));
+                await kysely.sql`INSERT INTO ups VALUES (1)`.execute(m);
+              },
+            },
+          }),
+      };
+      const runs = await Promise.all(
+        [1, 2, 3].map(() =>
+          new Migrator({ db: k, provider, disableTransactions }).migrateToLatest()
+        ),
+      );
+      for (const run of runs) assert.equal(run.error, undefined, String(run.error));
+      assert.equal(ups, 1, `disableTransactions: ${disableTransactions}`);
+      assert.deepEqual(await db.get("SELECT count(*) AS n FROM ups"), { n: 1 });
+    }
+  });
+
   it("the whole kysely module can stand in for the three classes", async () => {
     const db = await fresh();
     const k = new Kysely<DB>({ dialect: new WalpoolDialect(db, kysely) });
