@@ -95,7 +95,7 @@ export class Connection {
     }
     for (const pragma of config.pragmas) this.exec(`PRAGMA ${pragma}`);
     // Fail at open, not at the first write, when the file cannot be written.
-    if (!config.readonly) this.exec("BEGIN IMMEDIATE; ROLLBACK");
+    if (!config.readonly && !config.second) this.exec("BEGIN IMMEDIATE; ROLLBACK");
   }
 
   /** Runs `fn`, again after short pauses while it fails with SQLITE_BUSY, for up to `ms`. */

@@ -31,6 +31,12 @@ const SCALARS: [string, Kind, string, (s: Stats) => number][] = [
     "Commits that interactive transactions took.",
     (s) => s.transactionCommits,
   ],
+  [
+    "inline_transactions_total",
+    "counter",
+    "Interactive transactions run on the calling thread's write connection.",
+    (s) => s.inlineTransactions,
+  ],
   ["reads_total", "counter", "Reads.", (s) => s.reads],
   ["inline_reads_total", "counter", "Reads run on the calling thread.", (s) => s.inlineReads],
   [

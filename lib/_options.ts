@@ -123,6 +123,12 @@ export function checkOptions(options: OpenOptions): CheckedOptions {
       `Option routeReads must be "adaptive", "inline" or "workers", got ${String(routeReads)}`,
     );
   }
+  const routeTransactions = options.routeTransactions ?? "adaptive";
+  if (routeTransactions !== "adaptive" && routeTransactions !== "writer") {
+    throw new TypeError(
+      `Option routeTransactions must be "adaptive" or "writer", got ${String(routeTransactions)}`,
+    );
+  }
   const procedures = options.procedures === undefined ? undefined : moduleHref(options.procedures);
   if (options.procedures !== undefined && !procedures) {
     throw new TypeError(
@@ -169,6 +175,7 @@ export function checkOptions(options: OpenOptions): CheckedOptions {
     driver,
     readers: int("readers", options.readers, 2, 0),
     routeReads,
+    routeTransactions,
     procedures,
     functions,
     extensions: [...extensions],
@@ -202,6 +209,7 @@ export interface CheckedRemoteOptions {
 const LOCAL_ONLY: Partial<Record<keyof OpenOptions, string>> = {
   driver: "the server runs SQLite",
   routeReads: "every read goes to the server",
+  routeTransactions: "every transaction runs on the server",
   procedures: "procedures run inside the local writer worker",
   extensions: "the server loads its own extensions (sqld: --extensions-path)",
   functions: "SQL functions run inside the server's SQLite",

@@ -17,6 +17,7 @@ export function statsOf(writer: Writer, readers: Readers): Stats {
     failures: c.failures,
     transactions: c.transactions,
     transactionCommits: c.transactionCommits,
+    inlineTransactions: c.inlineTransactions,
     reads: readers.reads,
     inlineReads: readers.inlineReads,
     readsInFlight: readers.outstanding,

@@ -5,6 +5,7 @@ import type { ReadKind, Statement, WriteRequest } from "./protocol.ts";
 import type { BindParams } from "./driver.ts";
 import type { Pending } from "./_worker_client.ts";
 import type { TxCaller } from "./_tx_channel.ts";
+import type { Connection } from "./_connection.ts";
 import { tickTime } from "./_writer_stats.ts";
 
 /** What a write call tells the writer that queued it. */
@@ -34,6 +35,12 @@ export interface Lease {
   readonly generation: number;
   /** Ends the lease once COMMIT or ROLLBACK is sent; `done` settles when it was answered. */
   release(done: Promise<unknown>): void;
+  /**
+   * The calling thread's own write connection, when the writer is idle (nothing in flight, no
+   * transaction of its group left to commit) and it may run the transaction itself: see
+   * `transaction.ts`.
+   */
+  readonly inline?: Connection;
 }
 
 /** A transaction waiting for its turn in the write order. */

@@ -15,6 +15,8 @@ export interface WriterCounters {
   transactions: number;
   /** SQLite commits that interactive transactions took (several share one). */
   transactionCommits: number;
+  /** Interactive transactions run on the calling thread's write connection. */
+  inlineTransactions: number;
   restarts: number;
   walBytes: number;
   largestWalBytes: number;
@@ -46,6 +48,7 @@ export class WriterStats {
     failures: 0,
     transactions: 0,
     transactionCommits: 0,
+    inlineTransactions: 0,
     restarts: 0,
     walBytes: 0,
     largestWalBytes: 0,

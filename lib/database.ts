@@ -395,9 +395,13 @@ export class Database implements AsyncDisposable {
    * before it). Inside `fn`, use `tx`, never `db`, for writes: a write through `db` would wait for
    * the transaction itself, so it is rejected at once.
    *
-   * Its statements are answered synchronously when the writer answers within 2 ms, so the
-   * callback holds the writer only for as long as its statements take; transactions that follow
-   * each other closely share one COMMIT, each failing alone (README: how transactions run).
+   * When the writer is idle (nothing in flight) and `durability` is `"normal"`, the transaction
+   * runs on a write connection of your thread, its statements synchronous as with the raw
+   * binding (it never waits there for a lock: if another process holds it, the writer takes the
+   * transaction instead). Otherwise its statements go to the writer and are answered
+   * synchronously when it answers within 2 ms, so the callback holds the writer only for as long
+   * as its statements take; transactions that follow each other closely then share one COMMIT,
+   * each failing alone (README: how transactions run).
    *
    * @param fn Gets `tx.run/get/all/values/exec` and `tx.sql`.
    * @param opts `timeout` (default `transactionTimeout`), `signal` to abort before it begins.

@@ -61,6 +61,7 @@ export async function open(path: string | URL, options: OpenOptions = {}): Promi
     o.maxBatch,
     o.maxQueue,
     o.onCommit,
+    o.routeTransactions,
   );
   let readers: Readers;
   const readerConfig = { ...base, readonly: true };

@@ -50,6 +50,11 @@ export interface ConnectionConfig {
    * `query_only`. Readers are.
    */
   copies?: boolean;
+  /**
+   * A second write connection, on the calling thread (see `Writer`): the writer's connection
+   * already found the file writable, and this one must not wait for the lock to check it again.
+   */
+  second?: boolean;
 }
 
 /** A statement with its parameters. */

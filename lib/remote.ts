@@ -461,6 +461,7 @@ export class RemoteEngine implements Engine, TransactionHost {
       failures: c.failures,
       transactions: c.transactions,
       transactionCommits: c.transactionCommits,
+      inlineTransactions: 0,
       reads: this.#readCount,
       inlineReads: 0,
       readsInFlight: this.#readsInFlight,

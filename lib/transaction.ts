@@ -14,8 +14,13 @@ import {
   fromErrorData,
   madeOnArrival,
   rejectThrown,
+  SqliteError,
+  toErrorData,
   TransactionError,
 } from "./errors.ts";
+import type { Connection } from "./_connection.ts";
+import { execute, rollbackQuietly } from "./group_commit.ts";
+import { isBusy } from "./_sqlite_codes.ts";
 import { sqlTag } from "./sql_tag.ts";
 
 /**
@@ -40,7 +45,32 @@ export async function runTransaction<T>(
   let statements = 0;
   let failed = 0;
   let nextId = 1;
+  // Run here, on this thread's write connection, while the writer is idle (see Writer
+  // #openInline); else, or if its BEGIN finds the lock taken, by the writer.
+  let here = lease.inline ? new InlineTransaction(lease.inline) : undefined;
+  /** The first statement's SQL (what transactions are known by), and the dearest statement. */
+  let first: string | undefined;
+  let dearest = 0;
   const call = async (body: TxBody, syncMs = SYNC_MS): Promise<unknown> => {
+    if (first === undefined) {
+      first = "sql" in body ? body.sql : "";
+      // Only a transaction known to be cheap runs here (a dear statement would hold this thread).
+      if (here && !writer.cheapTransaction(first)) here = undefined;
+      if (here) writer.stats.counters.inlineTransactions++;
+    }
+    const started = performance.now();
+    try {
+      return await run(body, syncMs);
+    } finally {
+      dearest = Math.max(dearest, performance.now() - started);
+    }
+  };
+  const run = async (body: TxBody, syncMs: number): Promise<unknown> => {
+    if (here) {
+      if (here.begin()) return here.run(body);
+      here = undefined; // another connection holds the lock: the writer waits for it instead
+      writer.stats.counters.inlineTransactions--;
+    }
     // Every request names its transaction: the writer refuses one of another (never applied).
     const req = { ...body, id: nextId++, tx: lease.token } as TxRequest;
     const answer = await lease.channel.call(req, syncMs);
@@ -77,7 +107,16 @@ export async function runTransaction<T>(
       lease.release(Promise.resolve());
       return ending = Promise.resolve();
     }
-    const done = call({ kind }).then((seq) =>
+    if (here) {
+      const done = rejectThrown(() => {
+        here!.end(kind);
+        if (kind === "commit") writer.stats.counters.transactionCommits++;
+        return Promise.resolve();
+      });
+      lease.release(done);
+      return ending = done;
+    }
+    const done = run({ kind }, SYNC_MS).then((seq) =>
       kind === "commit" ? writer.committedAs(lease.generation, seq as number) : undefined
     );
     lease.release(done);
@@ -108,6 +147,7 @@ export async function runTransaction<T>(
       throw timedOut;
     }
     await end("commit", "it was committed");
+    if (first !== undefined) writer.learnTransaction(first, dearest);
     writer.committed({
       kind: "transaction",
       requests: statements - failed,
@@ -121,6 +161,75 @@ export async function runTransaction<T>(
     throw error;
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * A transaction run on the calling thread's write connection: BEGIN IMMEDIATE without waiting,
+ * each statement synchronously, then COMMIT or ROLLBACK, as the raw binding would. Once SQLite
+ * rolled it back by itself (a failed statement that ends the transaction), every later statement
+ * fails: none runs outside of it.
+ */
+class InlineTransaction {
+  #conn: Connection;
+  #open = false;
+  #lost: Error | undefined;
+
+  constructor(conn: Connection) {
+    this.#conn = conn;
+  }
+
+  /** Begins it, once; `false` if the lock is taken (nothing was begun). */
+  begin(): boolean {
+    if (this.#open || this.#lost) return true;
+    try {
+      this.#conn.exec("BEGIN IMMEDIATE");
+    } catch (error) {
+      if (isBusy(this.#conn.driver.errorInfo(error)?.code)) return false;
+      throw this.#error(error);
+    }
+    this.#open = true;
+    return true;
+  }
+
+  run(body: TxBody): unknown {
+    if (this.#lost) throw this.#lost;
+    try {
+      return execute(this.#conn, { ...body, id: 0, tx: 0 } as TxRequest);
+    } catch (error) {
+      if (!this.#conn.inTransaction()) {
+        this.#lost = new SqliteError(
+          "The transaction was rolled back by SQLite after an earlier statement failed",
+          "SQLITE_ABORT_ROLLBACK",
+          516,
+        );
+      }
+      throw this.#error(error);
+    }
+  }
+
+  /** Commits (or rolls back) what is open; a failed COMMIT is rolled back and thrown. */
+  end(kind: "commit" | "rollback"): void {
+    if (!this.#open) {
+      if (kind === "commit" && this.#lost) throw this.#lost;
+      return;
+    }
+    this.#open = false;
+    if (kind === "rollback" || this.#lost) {
+      rollbackQuietly(this.#conn);
+      if (kind === "commit") throw this.#lost;
+      return;
+    }
+    try {
+      this.#conn.exec("COMMIT");
+    } catch (error) {
+      rollbackQuietly(this.#conn);
+      throw this.#error(error);
+    }
+  }
+
+  #error(error: unknown): Error {
+    return fromErrorData(toErrorData(error, this.#conn.driver));
   }
 }
 

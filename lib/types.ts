@@ -191,6 +191,16 @@ export interface OpenOptions {
    */
   routeReads?: "adaptive" | "inline" | "workers";
   /**
+   * Where interactive transactions run. `"adaptive"`: a transaction whose statements are known
+   * to be cheap (under 1 ms each, measured per kind of transaction, known by its first
+   * statement) runs on a write connection of the calling thread when the writer is idle, its
+   * statements synchronous as with the raw binding; any other, one not seen yet, or any with
+   * `durability: "full"`, runs on the writer. `"writer"`: always on the writer (where
+   * transactions that follow each other closely share one COMMIT).
+   * @default {"adaptive"}
+   */
+  routeTransactions?: "adaptive" | "writer";
+  /**
    * Write procedures: the URL (`file:`; on Deno also `http(s):`) of a module whose exported
    * functions `(tx: ProcedureTransaction, args) => result` run inside the writer, called by
    * {@linkcode Database.call}. Each call is one request of a group commit: synchronous, in a
@@ -313,6 +323,11 @@ export interface Stats {
    * commit, see {@linkcode Database.transaction}).
    */
   transactionCommits: number;
+  /**
+   * Of the transactions, those run on the calling thread's own write connection, the writer
+   * being idle (see {@linkcode Database.transaction}).
+   */
+  inlineTransactions: number;
   /** Reads answered by the readers. */
   reads: number;
   /** Of those, reads run on the calling thread (see {@linkcode OpenOptions.routeReads}). */

@@ -18,9 +18,15 @@ import { tickTime, WriterStats } from "./_writer_stats.ts";
 import { nextTurn } from "./_runtime.ts";
 import { type CallOwner, type Lease, Ticket, type WriteBody, WriteCall } from "./_write_call.ts";
 import { channelBuffer, TxCaller } from "./_tx_channel.ts";
+import { Connection } from "./_connection.ts";
 
 /** Milliseconds of transactions the calling thread runs back to back before it yields once. */
 const BURST_MS = 2;
+/**
+ * A transaction runs on the calling thread only if each of its statements is known to take less
+ * than this (ms): the longest it may hold the event loop per statement.
+ */
+const INLINE_TX_MS = 1;
 
 /** Which writer's transaction callback an async context runs in, while it is open. */
 export interface TransactionScope {
@@ -67,11 +73,17 @@ export class Writer implements CallOwner {
     maxBatch: number,
     maxQueue: number,
     onCommit?: (event: CommitEvent) => void,
+    routeTransactions: "adaptive" | "writer" = "adaptive",
   ): Promise<Writer> {
     const writer = new Writer(config, maxBatch, maxQueue, onCommit);
+    writer.#adaptive = routeTransactions === "adaptive";
     await writer.#spawn();
+    await writer.#openInline(); // while the writer is idle (else at a later transaction)
     return writer;
   }
+
+  /** Whether transactions may run on this thread (`routeTransactions: "adaptive"`). */
+  #adaptive = true;
 
   async #spawn(): Promise<void> {
     const channel = channelBuffer();
@@ -151,6 +163,60 @@ export class Writer implements CallOwner {
     return ticket.granted;
   }
 
+  /**
+   * Per first statement (what a kind of transaction is known by), the dearest statement of its
+   * transactions (ms, a moving average), measured where they ran.
+   */
+  #txCosts = new Map<string, number>();
+
+  /** Notes what the dearest statement of a transaction that began with `first` took (ms). */
+  learnTransaction(first: string, ms: number): void {
+    const known = this.#txCosts.get(first);
+    if (known === undefined && this.#txCosts.size >= 4096) this.#txCosts.clear();
+    this.#txCosts.set(first, known === undefined ? ms : Math.max(ms, known * 0.8 + ms * 0.2));
+  }
+
+  /**
+   * Whether a transaction beginning with `first` may run on this thread: one whose statements
+   * are known to take less than INLINE_TX_MS each (a kind not seen yet goes to the writer).
+   */
+  cheapTransaction(first: string): boolean {
+    const ms = this.#txCosts.get(first);
+    return ms !== undefined && ms < INLINE_TX_MS;
+  }
+
+  /** This thread's write connection for transactions it runs itself (see `#openInline`). */
+  #inline: Connection | undefined;
+  /** When opening it may be tried (again): it fails if the lock is taken at that moment. */
+  #inlineRetryAt = 0;
+
+  /**
+   * Opens, in the background, a write connection on this thread: while the writer is idle, a
+   * transaction's turn can then be taken here, its statements run synchronously as with the raw
+   * binding instead of a thread hand-off each. It never waits for a lock (busy_timeout 0: a
+   * transaction that finds the lock taken goes to the writer instead) and never checkpoints
+   * (the writer does). Only with durability "normal": a COMMIT here never waits for fsync.
+   */
+  #openInline(): Promise<void> | undefined {
+    if (this.#inline || !this.#adaptive || this.#config.durability !== "normal") return;
+    const now = performance.now();
+    if (now < this.#inlineRetryAt) return;
+    this.#inlineRetryAt = Infinity; // while it opens
+    const config = {
+      ...this.#config,
+      busyTimeout: 0,
+      second: true,
+      pragmas: [...this.#config.pragmas, "wal_autocheckpoint = 0"],
+    };
+    return Connection.open(config).then((conn) => {
+      if (this.#closing) conn.close();
+      else this.#inline = conn;
+    }, () => {
+      // Transactions keep going to the writer; try again in a while.
+      this.#inlineRetryAt = performance.now() + 1000;
+    });
+  }
+
   #lend(ticket: Ticket): void {
     this.stats.queueWait.add(tickTime() - ticket.at);
     this.#txOpen = true;
@@ -158,10 +224,13 @@ export class Writer implements CallOwner {
     const generation = this.#generation;
     const unretain = this.#client.retain();
     let released = false;
+    this.#openInline();
     ticket.grant({
       channel: this.#channel,
       token: ++this.#leases,
       generation,
+      // Nothing is in flight (see #pump); no transaction of the writer's group is uncommitted.
+      inline: this.#txEnding === 0 ? this.#inline : undefined,
       release: (done) => {
         if (released) return;
         released = true;
@@ -172,6 +241,7 @@ export class Writer implements CallOwner {
         const ended = () => {
           this.#txEnding--;
           unretain();
+          this.#pump();
           this.#settle();
         };
         done.then(ended, ended);
@@ -245,6 +315,9 @@ export class Writer implements CallOwner {
       const head = this.#queue.peek()!;
       if (head instanceof Ticket) {
         if (this.#sent > 0 || !this.#mayLendNow()) return;
+        // With this thread's connection at hand, wait for the writer's group of transactions to
+        // commit (it does at once when no other joins), then run this one here.
+        if (this.#txEnding > 0 && this.#inline) return;
         this.#queue.shift();
         this.#lend(head);
         return;
@@ -367,6 +440,8 @@ export class Writer implements CallOwner {
     await this.drained();
     await this.#starting;
     this.#closing = true;
+    this.#inline?.close();
+    this.#inline = undefined;
     await this.#client.close();
   }
 }

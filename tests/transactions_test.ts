@@ -12,8 +12,10 @@ describe("interactive transactions", () => {
   after(async () => {
     for (const db of opened) await db.close();
   });
+  // On the writer: these test its group commit of transactions (tests/inline_transactions_test.ts
+  // has those run on the calling thread).
   async function bank(accounts = 10): Promise<Database> {
-    const db = await open(tempPath());
+    const db = await open(tempPath(), { routeTransactions: "writer" });
     opened.push(db);
     await db.exec(`
       CREATE TABLE account(id INTEGER PRIMARY KEY, balance INTEGER NOT NULL);

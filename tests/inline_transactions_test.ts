@@ -1,0 +1,173 @@
+// Interactive transactions run on the calling thread's own write connection while the writer is
+// idle: the same results and failures as on the writer, a fall-back to the writer when another
+// process holds the lock, and never with durability "full".
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { type Database, open, type OpenOptions, SqliteError } from "../mod.ts";
+import { holdLock, sleep, tempPath } from "./_helpers.ts";
+
+/** A database whose next transaction (the writer being idle) runs on this thread. */
+async function inlineReady(options: OpenOptions = {}): Promise<{ db: Database; path: string }> {
+  const path = tempPath();
+  const db = await open(path, options);
+  await db.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v UNIQUE)");
+  // The connection opens in the background at the first transaction.
+  for (let i = 0; i < 200 && db.stats().inlineTransactions === 0; i++) {
+    await db.transaction((tx) => tx.get("SELECT 1"));
+    await sleep(5);
+  }
+  assert.ok(db.stats().inlineTransactions > 0, "transactions run on this thread once it opened");
+  await db.exec("DELETE FROM t");
+  return { db, path };
+}
+
+/**
+ * Runs `fn` in a transaction, after a first statement of the kind inlineReady taught (a kind of
+ * transaction is known by its first statement), and says whether it ran on this thread.
+ */
+async function inline(
+  db: Database,
+  fn: Parameters<Database["transaction"]>[0],
+): Promise<{ value?: unknown; error?: Error; inline: boolean }> {
+  const before = db.stats().inlineTransactions;
+  const outcome: { value?: unknown; error?: Error } = await db.transaction(async (tx) => {
+    await tx.get("SELECT 1");
+    return await fn(tx);
+  }).then(
+    (value) => ({ value }),
+    (error: Error) => ({ error }),
+  );
+  return { ...outcome, inline: db.stats().inlineTransactions > before };
+}
+
+describe("transactions on the calling thread", () => {
+  it("commit what they wrote, roll back on a throw, and reads see the commit", async () => {
+    const { db } = await inlineReady();
+    try {
+      const committed = await inline(db, async (tx) => {
+        await tx.run("INSERT INTO t(v) VALUES ('a')");
+        return (await tx.get<{ n: number }>("SELECT count(*) AS n FROM t"))!.n;
+      });
+      assert.deepEqual(committed, { value: 1, inline: true });
+      assert.deepEqual(await db.values("SELECT v FROM t"), [["a"]]);
+      const thrown = await inline(db, async (tx) => {
+        await tx.run("INSERT INTO t(v) VALUES ('b')");
+        throw new Error("no");
+      });
+      assert.equal(thrown.inline, true);
+      assert.match(String(thrown.error), /no/);
+      assert.deepEqual(await db.values("SELECT v FROM t"), [["a"]]);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("fail a statement alone, or all that follows once SQLite rolled the transaction back", async () => {
+    const { db } = await inlineReady();
+    try {
+      const alone = await inline(db, async (tx) => {
+        await tx.run("INSERT INTO t(v) VALUES ('x')");
+        await assert.rejects(tx.run("INSERT INTO t(v) VALUES ('x')"), /UNIQUE/);
+        await tx.run("INSERT INTO t(v) VALUES ('y')");
+      });
+      assert.equal(alone.inline, true);
+      assert.deepEqual(await db.values("SELECT v FROM t ORDER BY id"), [["x"], ["y"]]);
+
+      const lost = await inline(db, async (tx) => {
+        await tx.run("INSERT INTO t(v) VALUES ('gone')");
+        await assert.rejects(tx.run("INSERT OR ROLLBACK INTO t(v) VALUES ('x')"), /UNIQUE/);
+        await assert.rejects(
+          tx.run("INSERT INTO t(v) VALUES ('after')"),
+          (e) => e instanceof SqliteError && e.code === "SQLITE_ABORT_ROLLBACK",
+        );
+      });
+      assert.equal(lost.inline, true);
+      assert.ok(lost.error instanceof SqliteError, String(lost.error));
+      assert.deepEqual(await db.values("SELECT v FROM t ORDER BY id"), [["x"], ["y"]]);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("reject a COMMIT that fails (a deferred foreign key), applying nothing; the next one works", async () => {
+    const { db } = await inlineReady({ pragmas: { foreign_keys: true } });
+    try {
+      await db.exec(`CREATE TABLE parent(id INTEGER PRIMARY KEY);
+        CREATE TABLE child(p REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)`);
+      const failed = await inline(db, (tx) => tx.run("INSERT INTO child VALUES (42)"));
+      assert.equal(failed.inline, true);
+      assert.ok(failed.error instanceof SqliteError, String(failed.error));
+      assert.match((failed.error as SqliteError).code, /^SQLITE_CONSTRAINT/);
+      assert.deepEqual(await db.get("SELECT count(*) AS n FROM child"), { n: 0 });
+      const next = await inline(db, async (tx) => {
+        await tx.run("INSERT INTO parent VALUES (42)");
+        await tx.run("INSERT INTO child VALUES (42)");
+      });
+      assert.equal(next.error, undefined);
+      assert.deepEqual(await db.get("SELECT count(*) AS n FROM child"), { n: 1 });
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("go to the writer when another process holds the lock, without blocking the event loop", async () => {
+    const { db, path } = await inlineReady();
+    try {
+      const holder = await holdLock(path, 400);
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 10);
+      const started = performance.now();
+      const outcome = await inline(db, (tx) => tx.run("INSERT INTO t(v) VALUES ('waited')"));
+      clearInterval(timer);
+      await holder.exited;
+      assert.equal(outcome.error, undefined);
+      assert.equal(outcome.inline, false, "the writer took it");
+      assert.ok(performance.now() - started > 200, "it waited for the lock");
+      assert.ok(ticks >= 10, `the event loop turned ${ticks} times meanwhile`);
+      assert.deepEqual(await db.values("SELECT v FROM t WHERE v = 'waited'"), [["waited"]]);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("keep concurrent transactions and grouped writes in order and whole", async () => {
+    const { db } = await inlineReady();
+    try {
+      await db.exec(
+        "CREATE TABLE acct(id INTEGER PRIMARY KEY, n INTEGER); INSERT INTO acct VALUES (1, 0)",
+      );
+      await Promise.all(
+        Array.from(
+          { length: 300 },
+          (_, i) =>
+            i % 3
+              ? db.run("INSERT INTO t(v) VALUES (?)", [`w${i}`])
+              : db.transaction(async (tx) => {
+                const { n } = (await tx.get<{ n: number }>("SELECT n FROM acct WHERE id = 1"))!;
+                await tx.run("UPDATE acct SET n = ? WHERE id = 1", [n + 1]);
+              }),
+        ),
+      );
+      assert.deepEqual(await db.get("SELECT n FROM acct"), { n: 100 });
+      assert.deepEqual(await db.get("SELECT count(*) AS c FROM t"), { c: 200 });
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('never run on this thread with durability: "full"', async () => {
+    const db = await open(tempPath(), { durability: "full" });
+    try {
+      await db.exec("CREATE TABLE t(v)");
+      for (let i = 0; i < 20; i++) {
+        await db.transaction((tx) => tx.run("INSERT INTO t VALUES (?)", [i]));
+        await sleep(2);
+      }
+      assert.equal(db.stats().inlineTransactions, 0);
+      assert.equal(db.stats().transactions, 20);
+    } finally {
+      await db.close();
+    }
+  });
+});
