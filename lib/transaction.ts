@@ -110,7 +110,7 @@ export async function runTransaction<T>(
     if (here) {
       const done = rejectThrown(() => {
         here!.end(kind);
-        if (kind === "commit") writer.stats.counters.transactionCommits++;
+        if (kind === "commit") writer.committedHere();
         return Promise.resolve();
       });
       lease.release(done);
