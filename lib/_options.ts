@@ -72,6 +72,18 @@ export function integerOption(name: string, value: unknown, min: number): number
   return value;
 }
 
+/** A module option's URL (`href`), if given. @throws {TypeError} It is not a module's URL. */
+function moduleOption(name: keyof OpenOptions, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  const href = moduleHref(value);
+  if (!href) {
+    throw new TypeError(
+      `Option ${name} must be the URL of a module (file:, http:, https:), got ${String(value)}`,
+    );
+  }
+  return href;
+}
+
 /** The options of `open()`, checked, with their defaults. */
 export type CheckedOptions =
   & Required<
@@ -129,22 +141,8 @@ export function checkOptions(options: OpenOptions): CheckedOptions {
       `Option routeTransactions must be "adaptive" or "writer", got ${String(routeTransactions)}`,
     );
   }
-  const procedures = options.procedures === undefined ? undefined : moduleHref(options.procedures);
-  if (options.procedures !== undefined && !procedures) {
-    throw new TypeError(
-      `Option procedures must be the URL of a module (file:, http:, https:), got ${
-        String(options.procedures)
-      }`,
-    );
-  }
-  const functions = options.functions === undefined ? undefined : moduleHref(options.functions);
-  if (options.functions !== undefined && !functions) {
-    throw new TypeError(
-      `Option functions must be the URL of a module (file:, http:, https:), got ${
-        String(options.functions)
-      }`,
-    );
-  }
+  const procedures = moduleOption("procedures", options.procedures);
+  const functions = moduleOption("functions", options.functions);
   const extensions = options.extensions ?? [];
   if (!Array.isArray(extensions) || extensions.some((e) => typeof e !== "string" || e === "")) {
     throw new TypeError("Option extensions must be an array of paths to SQLite extensions");

@@ -1,11 +1,29 @@
 // What `Database.stats()` returns: the writer's and the readers' counters as one plain object.
 
 import type { Stats } from "./types.ts";
-import type { Writer } from "./writer.ts";
-import type { Readers } from "./readers.ts";
+import type { WriterStats } from "./_writer_stats.ts";
 
-/** The counters of `writer` and `readers`, as {@linkcode Stats}. */
-export function statsOf(writer: Writer, readers: Readers): Stats {
+/** What stats are read from on the write side: the local writer, or a remote engine. */
+export interface WriteSide {
+  readonly stats: WriterStats;
+  readonly queued: number;
+  readonly inFlight: number;
+}
+
+/** What stats are read from on the read side: the local readers, or a remote engine's reads. */
+export interface ReadSide {
+  readonly reads: number;
+  readonly inlineReads: number;
+  readonly outstanding: number;
+  /** Reader workers (remote: read requests at once). */
+  readonly count: number;
+  readonly restarts: number;
+  readonly busyFailures: number;
+  utilisation(): number[];
+}
+
+/** The counters of the write side and the read side, as {@linkcode Stats}. */
+export function statsOf(writer: WriteSide, readers: ReadSide): Stats {
   const c = writer.stats.counters;
   return {
     queued: writer.queued,
@@ -21,7 +39,7 @@ export function statsOf(writer: Writer, readers: Readers): Stats {
     reads: readers.reads,
     inlineReads: readers.inlineReads,
     readsInFlight: readers.outstanding,
-    readers: readers.workers.length,
+    readers: readers.count,
     workerRestarts: c.restarts + readers.restarts,
     walBytes: c.walBytes,
     largestWalBytes: c.largestWalBytes,

@@ -6,7 +6,7 @@
  */
 
 import type { ConnectionConfig } from "./protocol.ts";
-import type { OpenOptions } from "./types.ts";
+import type { Migration, OpenOptions } from "./types.ts";
 import { Database, internals } from "./database.ts";
 import { Writer } from "./writer.ts";
 import { Readers } from "./readers.ts";
@@ -73,20 +73,19 @@ export async function open(path: string | URL, options: OpenOptions = {}): Promi
   }
   const db = new Database(localEngine(writer, readers, readerConfig), o.transactionTimeout);
   internals.set(db, { writer, readers });
-  try {
-    if (o.migrations.length) await migrate(db, o.migrations);
-  } catch (error) {
-    await db.close();
-    throw error;
-  }
-  return db;
+  return await migrated(db, o.migrations);
 }
 
 async function openRemote(url: string, options: OpenOptions): Promise<Database> {
   const o = checkRemoteOptions(url, options);
   const db = new Database(await RemoteEngine.open(o), o.transactionTimeout);
+  return await migrated(db, o.migrations);
+}
+
+/** `db` once its pending migrations are applied; closed, and the error thrown, if one fails. */
+async function migrated(db: Database, migrations: readonly Migration[]): Promise<Database> {
   try {
-    if (o.migrations.length) await migrate(db, o.migrations);
+    if (migrations.length) await migrate(db, migrations);
   } catch (error) {
     await db.close();
     throw error;

@@ -127,6 +127,11 @@ export class Readers {
     return this.#workers;
   }
 
+  /** How many reader workers there are. */
+  get count(): number {
+    return this.#workers.length;
+  }
+
   /** Reads waiting for an answer. */
   get outstanding(): number {
     return this.#workers.reduce((n, w) => n + (w?.outstanding ?? 0), 0);

@@ -13,6 +13,7 @@ import type { Answer, ErrorData, ReadKind, WriteRequest } from "./protocol.ts";
 import type { BindParams } from "./driver.ts";
 import type { Engine } from "./_engine.ts";
 import type { Histograms } from "./_metrics.ts";
+import { statsOf } from "./_stats.ts";
 import type { WriteBody } from "./_write_call.ts";
 import { type Attempt, commitGroupAsync } from "./group_commit.ts";
 import {
@@ -449,36 +450,18 @@ export class RemoteEngine implements Engine, TransactionHost {
   }
 
   stats(): Stats {
-    const s = this.stats_;
-    const c = s.counters;
-    return {
-      queued: this.#queue.length,
-      inFlight: this.#inFlight,
-      commits: c.commits,
-      committedRequests: c.committed,
-      requestsPerCommit: c.commits ? c.committed / c.commits : 0,
-      largestCommit: c.largestCommit,
-      failures: c.failures,
-      transactions: c.transactions,
-      transactionCommits: c.transactionCommits,
-      inlineTransactions: 0,
-      reads: this.#readCount,
-      inlineReads: 0,
-      readsInFlight: this.#readsInFlight,
-      readers: this.#readLimit,
-      workerRestarts: 0,
-      walBytes: 0,
-      largestWalBytes: 0,
-      checkpoints: 0,
-      writeLatency: s.writeLatency.summary(),
-      queueWait: s.queueWait.summary(),
-      commitLatency: s.commitLatency.summary(),
-      commitSizes: s.commitSizes.histogram(),
-      lockWaits: c.lockWaits,
-      lockWaitMs: Math.round(c.lockWaitMs),
-      busyFailures: c.busyFailures,
-      readerUtilisation: [],
-    };
+    return statsOf(
+      { stats: this.stats_, queued: this.#queue.length, inFlight: this.#inFlight },
+      {
+        reads: this.#readCount,
+        inlineReads: 0,
+        outstanding: this.#readsInFlight,
+        count: this.#readLimit,
+        restarts: 0,
+        busyFailures: 0, // counted with the writes' (the engine's own counters)
+        utilisation: () => [],
+      },
+    );
   }
 
   #settle(): void {

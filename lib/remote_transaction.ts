@@ -17,7 +17,7 @@ import {
   type Stream,
 } from "./_hrana.ts";
 import { fromErrorData, madeOnArrival, SqliteError, TransactionError } from "./errors.ts";
-import { transactionObject, type TxBody } from "./transaction.ts";
+import { settle, transactionObject, type TxBody } from "./transaction.ts";
 
 /** What a remote transaction needs of its engine. */
 export interface TransactionHost {
@@ -102,7 +102,7 @@ export async function runRemoteTransaction<T>(
 
   /** Ends the transaction, once; a later call gets the first one's outcome. */
   let ending: Promise<void> | undefined;
-  const end = (kind: "COMMIT" | "ROLLBACK", why: string): Promise<void> => {
+  const end = (kind: "commit" | "rollback", why: string): Promise<void> => {
     if (ending) return ending;
     ended = why;
     scope.open = false;
@@ -110,7 +110,7 @@ export async function runRemoteTransaction<T>(
       try {
         await queue;
         if (!stream) return; // no statement began it
-        if (kind === "ROLLBACK") {
+        if (kind === "rollback") {
           if (broken) return; // the server drops it with its stream
           await exchange([{ condition: IN_TRANSACTION, stmt: { sql: "ROLLBACK" } }], true)
             .catch(() => {});
@@ -140,42 +140,14 @@ export async function runRemoteTransaction<T>(
 
   const scope = { open: true };
   const tx = transactionObject(send);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let timedOut: Error | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      timedOut = madeOnArrival(
-        new DOMException(
-          `Transaction rolled back: still open after ${timeout} ms (transactionTimeout; a ` +
-            `remote transaction is limited to ${SQLD_TRANSACTION_MS} ms by the server)`,
-          "TimeoutError",
-        ),
-      );
-      const error = timedOut;
-      end("ROLLBACK", "it timed out").then(() => reject(error), () => reject(error));
-    }, timeout);
+  const limit = `; a remote transaction is limited to ${SQLD_TRANSACTION_MS} ms by the server`;
+  const value = await settle(() => engine.inScope(scope, () => fn(tx)), timeout, limit, end);
+  engine.stats_.notify({
+    kind: "transaction",
+    requests: statements - failed,
+    failed,
+    commits: 1,
+    ms: performance.now() - began,
   });
-  expired.catch(() => {});
-  try {
-    const value = await Promise.race([engine.inScope(scope, () => fn(tx)), expired]);
-    clearTimeout(timer);
-    if (timedOut) {
-      await ending!.catch(() => {});
-      throw timedOut;
-    }
-    await end("COMMIT", "it was committed");
-    engine.stats_.notify({
-      kind: "transaction",
-      requests: statements - failed,
-      failed,
-      commits: 1,
-      ms: performance.now() - began,
-    });
-    return value;
-  } catch (error) {
-    await end("ROLLBACK", "it was rolled back").catch(() => {});
-    throw error;
-  } finally {
-    clearTimeout(timer);
-  }
+  return value;
 }

@@ -123,38 +123,56 @@ export async function runTransaction<T>(
     return ending = done;
   };
   const tx = transactionObject(send);
+  const value = await settle(() => writer.inScope(scope, () => fn(tx)), timeout, "", end);
+  if (first !== undefined) writer.learnTransaction(first, dearest);
+  writer.committed({
+    kind: "transaction",
+    requests: statements - failed,
+    failed,
+    commits: 1,
+    ms: performance.now() - began,
+  });
+  return value;
+}
+
+/**
+ * Runs a transaction's callback (`run`) and ends the transaction with `end` (which must be
+ * idempotent, a later call getting the first one's outcome): COMMIT when the callback resolves,
+ * ROLLBACK when it throws or is still open after `timeout` ms (then it rejects with a
+ * `TimeoutError` whose message ends with `limit`, also when the callback resolves later).
+ */
+export async function settle<T>(
+  run: () => T | Promise<T>,
+  timeout: number,
+  limit: string,
+  end: (kind: "commit" | "rollback", why: string) => Promise<unknown>,
+): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let timedOut: Error | undefined;
+  let rolledBack: Promise<unknown> | undefined;
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       timedOut = madeOnArrival(
         new DOMException(
-          `Transaction rolled back: still open after ${timeout} ms (transactionTimeout)`,
+          `Transaction rolled back: still open after ${timeout} ms (transactionTimeout${limit})`,
           "TimeoutError",
         ),
       );
       const error = timedOut;
-      end("rollback", "it timed out").then(() => reject(error), () => reject(error));
+      rolledBack = end("rollback", "it timed out");
+      rolledBack.then(() => reject(error), () => reject(error));
     }, timeout);
   });
   expired.catch(() => {});
   try {
-    const value = await Promise.race([writer.inScope(scope, () => fn(tx)), expired]);
+    const value = await Promise.race([run(), expired]);
     clearTimeout(timer);
     if (timedOut) {
-      // It timed out while fn was finishing: it is rolled back, never committed.
-      await ending!.catch(() => {});
+      // It timed out while the callback was finishing: it is rolled back, never committed.
+      await rolledBack!.catch(() => {});
       throw timedOut;
     }
     await end("commit", "it was committed");
-    if (first !== undefined) writer.learnTransaction(first, dearest);
-    writer.committed({
-      kind: "transaction",
-      requests: statements - failed,
-      failed,
-      commits: 1,
-      ms: performance.now() - began,
-    });
     return value;
   } catch (error) {
     await end("rollback", "it was rolled back").catch(() => {});
