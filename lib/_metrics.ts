@@ -37,6 +37,12 @@ const SCALARS: [string, Kind, string, (s: Stats) => number][] = [
     "Interactive transactions run on the calling thread's write connection.",
     (s) => s.inlineTransactions,
   ],
+  [
+    "inline_writes_total",
+    "counter",
+    "Writes run alone on the calling thread's write connection.",
+    (s) => s.inlineWrites,
+  ],
   ["reads_total", "counter", "Reads.", (s) => s.reads],
   ["inline_reads_total", "counter", "Reads run on the calling thread.", (s) => s.inlineReads],
   [

@@ -36,6 +36,7 @@ export function statsOf(writer: WriteSide, readers: ReadSide): Stats {
     transactions: c.transactions,
     transactionCommits: c.transactionCommits,
     inlineTransactions: c.inlineTransactions,
+    inlineWrites: c.inlineWrites,
     reads: readers.reads,
     inlineReads: readers.inlineReads,
     readsInFlight: readers.outstanding,

@@ -100,6 +100,12 @@ export class WriteCall implements Pending {
     this.fail(this.signal!.reason);
   }
 
+  /** Resolves the caller with a call that was never sent (run on the calling thread). */
+  done(value: unknown): void {
+    this.#end();
+    this.#resolve(value);
+  }
+
   /** Rejects the caller (for a call that was never sent, or after `answered`). */
   fail(error: unknown): void {
     this.#end();

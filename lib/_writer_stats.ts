@@ -17,6 +17,8 @@ export interface WriterCounters {
   transactionCommits: number;
   /** Interactive transactions run on the calling thread's write connection. */
   inlineTransactions: number;
+  /** Writes run alone on the calling thread's write connection. */
+  inlineWrites: number;
   restarts: number;
   walBytes: number;
   largestWalBytes: number;
@@ -49,6 +51,7 @@ export class WriterStats {
     transactions: 0,
     transactionCommits: 0,
     inlineTransactions: 0,
+    inlineWrites: 0,
     restarts: 0,
     walBytes: 0,
     largestWalBytes: 0,

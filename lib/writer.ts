@@ -19,6 +19,9 @@ import { nextTurn } from "./_runtime.ts";
 import { type CallOwner, type Lease, Ticket, type WriteBody, WriteCall } from "./_write_call.ts";
 import { channelBuffer, TxCaller } from "./_tx_channel.ts";
 import { Connection } from "./_connection.ts";
+import { execute, rollbackQuietly } from "./group_commit.ts";
+import { isBusy } from "./_sqlite_codes.ts";
+import { toErrorData } from "./errors.ts";
 
 /** Milliseconds of transactions the calling thread runs back to back before it yields once. */
 const BURST_MS = 2;
@@ -266,14 +269,117 @@ export class Writer implements CallOwner {
       // The body is a fresh object made by the caller: it becomes the request as it is.
       const req = body as WriteRequest;
       req.id = this.#nextId++;
-      this.#queue.push(new WriteCall(this, req, resolve, reject, signal));
+      const call = new WriteCall(this, req, resolve, reject, signal);
+      if (this.#mayRunHere(req)) {
+        // Alone so far: at the end of this tick, it runs here if it still is (see #runAlone).
+        this.#alone = call;
+        queueMicrotask(() => this.#runAlone());
+        return;
+      }
+      if (this.#alone) {
+        // Not alone after all: it goes to the writer first, with the others.
+        this.#queue.push(this.#alone);
+        this.#alone = undefined;
+      }
+      this.#queue.push(call);
       this.#pump();
     });
   }
 
+  /** A write waiting for the end of its tick to run on this thread, if no other comes. */
+  #alone: WriteCall | undefined;
+  /** Per SQL text of a write, what one took (ms, a moving average), measured where it ran. */
+  #writeCosts = new Map<string, number>();
+
+  #learnWrite(sql: string, ms: number): void {
+    const known = this.#writeCosts.get(sql);
+    if (known === undefined && this.#writeCosts.size >= 4096) this.#writeCosts.clear();
+    this.#writeCosts.set(sql, known === undefined ? ms : Math.max(ms, known * 0.8 + ms * 0.2));
+  }
+
+  /**
+   * Whether a write may run on this thread's write connection (routeTransactions: "adaptive"):
+   * the writer has nothing in flight or waiting, and writes of its SQL text are known to take
+   * under INLINE_TX_MS (as measured where they ran, the hand-off to the writer included).
+   */
+  #mayRunHere(req: WriteRequest): boolean {
+    const sql = this.#sqlOf(req);
+    if (
+      !this.#inline || this.#alone || this.#queue.length || this.#sent || this.#txOpen ||
+      this.#txEnding || sql === undefined
+    ) {
+      return false;
+    }
+    const ms = this.#writeCosts.get(sql);
+    return ms !== undefined && ms < INLINE_TX_MS;
+  }
+
+  /** The SQL text a write is known by (its cost), if it has one. */
+  #sqlOf(req: WriteRequest): string | undefined {
+    return req.kind === "batch" || req.kind === "call" ? undefined : req.sql;
+  }
+
+  /**
+   * Runs the write that was alone in its tick on this thread's connection, in a transaction of
+   * its own, as the raw binding would (a group of one: its failure fails it alone, and a
+   * statement that fails with OR FAIL keeps what it changed, as on the writer). If the writer
+   * got work meanwhile, or another process holds the lock, the write goes to the writer.
+   */
+  #runAlone(): void {
+    const call = this.#alone;
+    this.#alone = undefined;
+    if (!call) return;
+    const conn = this.#inline!;
+    const toWriter = () => {
+      this.#queue.push(call);
+      this.#pump();
+    };
+    if (this.#queue.length || this.#sent || this.#txOpen || this.#txEnding) return toWriter();
+    const began = performance.now();
+    try {
+      conn.exec("BEGIN IMMEDIATE");
+    } catch (error) {
+      if (isBusy(conn.driver.errorInfo(error)?.code)) return toWriter();
+      call.fail(fromErrorData(toErrorData(error, conn.driver)));
+      return this.#settle();
+    }
+    let value: unknown;
+    let failure: unknown;
+    try {
+      value = execute(conn, call.req);
+    } catch (error) {
+      failure = error;
+    }
+    try {
+      if (conn.inTransaction()) conn.exec("COMMIT");
+    } catch (error) {
+      rollbackQuietly(conn);
+      failure ??= error;
+    }
+    const ms = performance.now() - began;
+    this.#learnWrite(this.#sqlOf(call.req)!, ms);
+    const c = this.stats.counters;
+    c.inlineWrites++;
+    this.stats.writeLatency.add(tickTime() - call.at);
+    if (failure === undefined) {
+      this.stats.countGroup([1], 0, ms);
+      call.done(value);
+    } else {
+      c.failures++;
+      const error = fromErrorData(toErrorData(failure, conn.driver));
+      if (isBusy((error as { code?: string }).code)) c.busyFailures++;
+      call.fail(error);
+    }
+    this.#settle();
+  }
+
   /** An abort signal fired: a queued call ends here, a sent one is cancelled if still in time. */
   abort(call: WriteCall): void {
-    if (this.#queue.remove(call)) {
+    if (call === this.#alone) {
+      this.#alone = undefined;
+      call.fail(call.signal!.reason);
+      this.#settle();
+    } else if (this.#queue.remove(call)) {
       call.fail(call.signal!.reason);
       this.#settle();
     } else {
@@ -285,7 +391,12 @@ export class Writer implements CallOwner {
   answered(call: WriteCall, outcome: "done" | "failed" | "cancelled"): void {
     this.#sent--;
     if (outcome === "failed") this.stats.counters.failures++;
-    if (outcome !== "cancelled") this.stats.writeLatency.add(tickTime() - call.at);
+    if (outcome !== "cancelled") {
+      const ms = tickTime() - call.at;
+      this.stats.writeLatency.add(ms);
+      const sql = this.#inline && this.#sqlOf(call.req);
+      if (sql) this.#learnWrite(sql, ms);
+    }
     this.#pump();
     this.#settle();
   }
@@ -398,7 +509,7 @@ export class Writer implements CallOwner {
   }
 
   #settle(): void {
-    if (this.#queue.length || this.#sent || this.#txOpen || this.#txEnding) return;
+    if (this.#alone || this.#queue.length || this.#sent || this.#txOpen || this.#txEnding) return;
     for (const resolve of this.#idle.splice(0)) resolve();
   }
 

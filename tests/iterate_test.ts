@@ -37,7 +37,13 @@ for (const where of ["readers: 2", "readers: 0", "remote"] as const) {
     let db: Database;
     before(async () => {
       if (where === "remote") server = await Sqld.start();
-      db = await open(server?.url ?? tempPath(), where === "readers: 0" ? { readers: 0 } : {});
+      // Writes on the writer: a test watches its idle checkpoints.
+      db = await open(
+        server?.url ?? tempPath(),
+        where === "remote"
+          ? {}
+          : { readers: where === "readers: 0" ? 0 : 2, routeTransactions: "writer" },
+      );
       await db.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)");
       await db.exec(`INSERT INTO t(v) WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1
         FROM c WHERE i < 1000) SELECT 'row ' || i FROM c`);

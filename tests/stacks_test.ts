@@ -13,7 +13,9 @@ const callerFrame = (name: string) => new RegExp(`at (async )?${name} \\(.*stack
 describe("error stacks", () => {
   let db: Database;
   before(async () => {
-    db = await open(tempPath(), { readers: 1 });
+    // On the writer: these are about errors made in a worker (a write known to be cheap would
+    // otherwise run alone on this thread; see the last test).
+    db = await open(tempPath(), { readers: 1, routeTransactions: "writer" });
     await db.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, u UNIQUE)");
     await db.run("INSERT INTO t(u) VALUES (1)");
   });
@@ -77,5 +79,29 @@ describe("error stacks", () => {
     const error = await bindsAFunction().then(() => assert.fail("resolved"), (e: Error) => e);
     assert.ok(error instanceof TypeError);
     assert.match(error.stack!, callerFrame("bindsAFunction"));
+  });
+
+  it("a write failed on the calling thread names its caller too", async () => {
+    const here = await open(tempPath());
+    try {
+      await here.exec("CREATE TABLE t(u UNIQUE)");
+      await here.run("INSERT INTO t(u) VALUES (1)");
+      async function insertAgain() {
+        await here.run("INSERT OR ROLLBACK INTO t(u) VALUES (?)", [1]);
+      }
+      // Where a write runs depends on what its SQL cost lately (a busy machine may keep it on
+      // the writer a while): try until one failed here.
+      let error: Error | undefined;
+      for (let i = 0; i < 200 && !error; i++) {
+        const before = here.stats().inlineWrites;
+        const e = await insertAgain().then(() => assert.fail("resolved"), (e: Error) => e);
+        if (here.stats().inlineWrites > before) error = e;
+        else await new Promise((r) => setTimeout(r, 5));
+      }
+      assert.ok(error instanceof SqliteError, "a failed write ran on this thread");
+      assert.match(error.stack!, callerFrame("insertAgain"));
+    } finally {
+      await here.close();
+    }
   });
 });
