@@ -83,12 +83,12 @@ describe("error stacks", () => {
 
   it("a write failed on the calling thread names its caller too", async () => {
     const here = await open(tempPath());
+    async function insertAgain() {
+      await here.run("INSERT OR ROLLBACK INTO t(u) VALUES (?)", [1]);
+    }
     try {
       await here.exec("CREATE TABLE t(u UNIQUE)");
       await here.run("INSERT INTO t(u) VALUES (1)");
-      async function insertAgain() {
-        await here.run("INSERT OR ROLLBACK INTO t(u) VALUES (?)", [1]);
-      }
       // Where a write runs depends on what its SQL cost lately (a busy machine may keep it on
       // the writer a while): try until one failed here.
       let error: Error | undefined;
