@@ -202,6 +202,17 @@ export class Connection {
     return this.#db.inTransaction();
   }
 
+  /**
+   * Brings this connection's copy of the schema up to date, once its transaction has begun:
+   * another connection of this database (the writer's, or the calling thread's write connection)
+   * may have changed it, and SQLite checks some statements against the copy as it prepares them
+   * (a CREATE would find an index another connection dropped). Stepping a statement that reads
+   * the schema makes SQLite compare its schema cookie and reload the copy if it changed.
+   */
+  refreshSchema(): void {
+    this.get("SELECT 1 FROM sqlite_schema LIMIT 1", []);
+  }
+
   close(): void {
     for (const stmt of this.#cache.values()) finalize(stmt);
     this.#cache.clear();

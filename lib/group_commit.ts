@@ -92,6 +92,12 @@ export function begin(conn: Connection, tally: Tally): void {
   const began = performance.now();
   conn.exec("BEGIN IMMEDIATE");
   const waited = performance.now() - began;
+  try {
+    conn.refreshSchema(); // the calling thread's write connection may have changed it
+  } catch (error) {
+    rollbackQuietly(conn);
+    throw error;
+  }
   if (waited > LOCK_WAIT_MS) {
     tally.lockWaits++;
     tally.lockWaitMs += waited;

@@ -207,6 +207,12 @@ class InlineTransaction {
       throw this.#error(error);
     }
     this.#open = true;
+    try {
+      this.#conn.refreshSchema(); // the writer may have changed it
+    } catch (error) {
+      this.end("rollback");
+      throw this.#error(error);
+    }
     return true;
   }
 

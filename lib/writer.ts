@@ -346,6 +346,7 @@ export class Writer implements CallOwner {
     let value: unknown;
     let failure: unknown;
     try {
+      conn.refreshSchema(); // the writer may have changed it
       value = execute(conn, call.req);
     } catch (error) {
       failure = error;

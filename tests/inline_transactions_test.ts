@@ -170,4 +170,24 @@ describe("transactions on the calling thread", () => {
       await db.close();
     }
   });
+
+  it("see each other's schema changes: the writer's after one here, and this thread's after the writer's", async () => {
+    const { db } = await inlineReady();
+    try {
+      await db.exec("CREATE TABLE s(a); CREATE INDEX s_a ON s(a)"); // on the writer
+      const dropped = await inline(db, (tx) => tx.exec("DROP INDEX s_a"));
+      assert.equal(dropped.inline, true);
+      await db.exec("CREATE INDEX s_a ON s(a)"); // the writer must not think it still exists
+      await db.exec("DROP INDEX s_a");
+      const created = await inline(db, (tx) => tx.exec("CREATE INDEX s_a ON s(a)"));
+      assert.equal(created.inline, true);
+      assert.equal(created.error, undefined, String(created.error));
+      assert.deepEqual(
+        await db.get("SELECT count(*) AS n FROM sqlite_schema WHERE name = 's_a'"),
+        { n: 1 },
+      );
+    } finally {
+      await db.close();
+    }
+  });
 });
