@@ -174,11 +174,24 @@ export class HranaClient {
         { status },
       );
     }
-    const body = JSON.parse(text);
+    let body: { baton?: string | null; base_url?: string | null; results?: HranaResult[] };
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = {};
+    }
+    if (!Array.isArray(body.results) || body.results.length !== requests.length) {
+      // Not the server's answer (a proxy's page, a wrong path): what it did is unknown.
+      throw new RemoteError(
+        `${this.origin} answered with something that is not a Hrana pipeline result: the ` +
+          "request may have been applied",
+        true,
+      );
+    }
     return {
       stream: {
         baton: body.baton ?? null,
-        url: body.base_url ? `${body.base_url}/v3/pipeline` : stream.url,
+        url: body.base_url ? `${body.base_url.replace(/\/$/, "")}/v3/pipeline` : stream.url,
       },
       results: body.results,
     };

@@ -253,20 +253,29 @@ export class Database implements AsyncDisposable {
    */
   iterate<T = Row>(sql: string, params?: Params, opts?: IterateOptions): AsyncIterableIterator<T> {
     const engine = this.#engine;
-    const closing = () => this.#closing && !engine.inOwnTransaction();
-    const write = (body: WriteBody) => this.#write(body);
-    return (async function* () {
+    let rows: () => AsyncGenerator<T, void, undefined>;
+    try {
       const chunk = opts?.chunkSize === undefined
         ? 500
         : integerOption("chunkSize", opts.chunkSize, 1);
       const bound = bindParams(sql, params);
-      if (!isRead(sql)) {
-        yield* await (write({ kind: "all", sql, params: bound }) as Promise<T[]>);
-        return;
+      if (isRead(sql)) {
+        if (this.#closing && !engine.inOwnTransaction()) throw new ClosedError();
+        rows = () => engine.iterate<T>(sql, bound, chunk, opts?.signal);
+      } else {
+        // A write takes its place in the write order now, as any call does.
+        const all = this.#write({ kind: "all", sql, params: bound }, opts) as Promise<T[]>;
+        all.catch(() => {}); // reported by the first next()
+        rows = async function* () {
+          yield* await all;
+        };
       }
-      if (closing()) throw new ClosedError();
-      yield* engine.iterate<T>(sql, bound, chunk, opts?.signal);
-    })();
+    } catch (error) {
+      rows = async function* () {
+        throw error; // reported by the first next(), as any error of the stream
+      };
+    }
+    return rows();
   }
 
   #query(kind: ReadKind, sql: string, params?: Params, opts?: CallOptions): Promise<unknown> {

@@ -338,7 +338,7 @@ function nestedTransactions(tx: Transaction): (sql: string) => Promise<DrizzleRe
     const text = sql.trim().replace(/;$/, "").toLowerCase();
     let m: RegExpExecArray | null;
     if (/^begin\b/.test(text)) {
-      const name = `walpool_drizzle_${++made}`;
+      const name = `drizzle_nested_${++made}`;
       open.push(name);
       return done(savepointStatement(tx, "savepoint", name));
     }

@@ -48,6 +48,20 @@ interface Call {
   onAbort?: () => void;
 }
 
+/** Whether the server refused a text as it parsed it (it can never run, in any group). */
+function unparsable(error: { message: string; code?: string | null }): boolean {
+  switch (error.code) {
+    case "SQL_PARSE_ERROR":
+    case "SQL_MANY_STATEMENTS":
+    case "SQL_NO_STATEMENT":
+      return true;
+    case "SQL_INPUT_ERROR":
+      return /syntax error|incomplete input|unrecognized token/.test(error.message);
+    default:
+      return false;
+  }
+}
+
 /** What the attempts of one group tell its calls, besides their answers. */
 interface Group {
   /** Requests that got no answer, and the error they end with. */
@@ -322,8 +336,9 @@ export class RemoteEngine implements Engine, TransactionHost {
     const refused = new Map<string, { message: string; code?: string | null }>();
     texts.forEach((sql, i) => {
       const r = results[i] as HranaResult;
-      // The server's own refusals; a SQLite error (no such table…) may hold only out of the group.
-      if (r.type === "error" && !r.error.code?.startsWith("SQLITE_")) refused.set(sql, r.error);
+      // What the server refuses to parse; an error SQLite raises as it prepares (no such
+      // table…) may hold only out of the group, where an earlier request did not run.
+      if (r.type === "error" && unparsable(r.error)) refused.set(sql, r.error);
     });
     const culprit = (r: WriteRequest) =>
       requestStatements(r).map((s) => refused.get(s.sql)).find((e) => e !== undefined);

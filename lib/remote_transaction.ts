@@ -7,7 +7,8 @@ import type { Transaction } from "./types.ts";
 import type { WriteRequest } from "./protocol.ts";
 import type { HranaClient } from "./_hrana.ts";
 import type { WriterStats } from "./_writer_stats.ts";
-import { addRequest, addStep, outcome } from "./_remote_steps.ts";
+import { addRequest, addStep, outcome, type Span } from "./_remote_steps.ts";
+import { isBusy } from "./_sqlite_codes.ts";
 import {
   type BatchResult,
   errorData,
@@ -23,6 +24,8 @@ import { settle, transactionObject, type TxBody } from "./transaction.ts";
 export interface TransactionHost {
   readonly client: HranaClient;
   readonly safeIntegers: boolean;
+  /** How long (ms) a BEGIN refused with SQLITE_BUSY is tried again. */
+  readonly busyTimeout: number;
   readonly stats_: WriterStats;
   /** Waits for the transaction's turn in the write order; resolves with its release. */
   acquire(signal?: AbortSignal): Promise<() => void>;
@@ -44,18 +47,21 @@ export async function runRemoteTransaction<T>(
   const release = await engine.acquire(signal);
   engine.stats_.counters.transactions++;
   const began = performance.now();
-  let stream: Stream | undefined; // set once BEGIN was sent
+  let stream: Stream | undefined; // set once a first request was answered
   let queue: Promise<unknown> = Promise.resolve(); // one request at a time on the stream
   let broken: Error | undefined; // the stream failed: the transaction is gone
   let ended: string | undefined;
   let statements = 0;
   let failed = 0;
 
-  /** Sends a batch on the transaction's stream (a new one for the first), in turn. */
-  const exchange = (steps: Step[], close = false): Promise<BatchResult> => {
+  /**
+   * Sends a batch on the transaction's stream (a new one for the first), in turn: `steps` is
+   * called when it is this batch's turn.
+   */
+  const exchange = (steps: () => Step[], close = false): Promise<BatchResult> => {
     const next = queue.then(async () => {
       if (broken) throw broken;
-      const requests: HranaRequest[] = [{ type: "batch", batch: { steps } }];
+      const requests: HranaRequest[] = [{ type: "batch", batch: { steps: steps() } }];
       if (close) requests.push({ type: "close" });
       try {
         const answer = await engine.client.pipeline(requests, stream);
@@ -72,32 +78,58 @@ export async function runRemoteTransaction<T>(
     return next;
   };
 
+  /** Whether BEGIN ran: until it has, each statement goes with one (retried while busy). */
+  let begun = false;
   const send = async (body: TxBody): Promise<unknown> => {
     if (ended) throw new TransactionError(`The transaction has ended (${ended})`, "ended");
     statements++;
     try {
       const req = { ...body, id: 0 } as WriteRequest;
-      const first = stream === undefined && statements === 1;
-      const steps: Step[] = first ? [{ stmt: { sql: "BEGIN IMMEDIATE" } }] : [];
-      const span = addRequest(steps, req);
-      const result = await exchange(steps);
-      if (first && result.step_errors[0]) throw fromErrorData(errorData(result.step_errors[0]));
-      const answer = outcome(req, span, result, engine.safeIntegers);
-      if (answer === "skipped") {
-        throw madeOnArrival(
-          new SqliteError(
-            "The transaction was rolled back by SQLite after an earlier statement failed",
-            "SQLITE_ABORT_ROLLBACK",
-            516,
-          ),
-        );
+      addRequest([], req); // a value that cannot be sent fails here, before anything is
+      const started = performance.now();
+      for (let wait = 5;; wait = Math.min(2 * wait, 100)) {
+        let span!: Span;
+        let beginning = false;
+        const result = await exchange(() => {
+          beginning = !begun;
+          const steps: Step[] = beginning ? [{ stmt: { sql: "BEGIN IMMEDIATE" } }] : [];
+          span = addRequest(steps, req);
+          return steps;
+        });
+        if (beginning) {
+          const error = result.step_errors[0];
+          if (error) {
+            const data = errorData(error);
+            if (isBusy(data.code) && performance.now() - started < engine.busyTimeout) {
+              await new Promise((r) => setTimeout(r, wait));
+              continue;
+            }
+            throw fromErrorData(data);
+          }
+          begun = true;
+        }
+        return answerOf(req, span, result);
       }
-      if (answer.error) throw fromErrorData(answer.error);
-      return answer.value;
     } catch (error) {
       failed++;
       throw error;
     }
+  };
+
+  /** What a statement's steps gave, or why it failed. */
+  const answerOf = (req: WriteRequest, span: Span, result: BatchResult): unknown => {
+    const answer = outcome(req, span, result, engine.safeIntegers);
+    if (answer === "skipped") {
+      throw madeOnArrival(
+        new SqliteError(
+          "The transaction was rolled back by SQLite after an earlier statement failed",
+          "SQLITE_ABORT_ROLLBACK",
+          516,
+        ),
+      );
+    }
+    if (answer.error) throw fromErrorData(answer.error);
+    return answer.value;
   };
 
   /** Ends the transaction, once; a later call gets the first one's outcome. */
@@ -109,17 +141,17 @@ export async function runRemoteTransaction<T>(
     ending = (async () => {
       try {
         await queue;
-        if (!stream) return; // no statement began it
+        if (!begun) return; // no statement began it (the server ends an idle stream itself)
         if (kind === "rollback") {
           if (broken) return; // the server drops it with its stream
-          await exchange([{ condition: IN_TRANSACTION, stmt: { sql: "ROLLBACK" } }], true)
+          await exchange(() => [{ condition: IN_TRANSACTION, stmt: { sql: "ROLLBACK" } }], true)
             .catch(() => {});
           return;
         }
         const steps: Step[] = [];
         const commit = addStep(steps, "COMMIT", IN_TRANSACTION);
         addStep(steps, "ROLLBACK", IN_TRANSACTION);
-        const result = await exchange(steps, true);
+        const result = await exchange(() => steps, true);
         if (result.step_errors[commit]) throw fromErrorData(errorData(result.step_errors[commit]!));
         if (result.step_results[commit] === null) {
           throw madeOnArrival(

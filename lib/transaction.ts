@@ -277,6 +277,9 @@ export async function savepointStatement(
   if (typeof name !== "string" || name === "") {
     throw new TypeError("A savepoint needs a name");
   }
+  if (/^walpool/i.test(name)) {
+    throw new TypeError(`Savepoint names beginning with "walpool" are walpool's own: ${name}`);
+  }
   const quoted = `"${name.replaceAll('"', '""')}"`;
   if (op === "savepoint") await control(`SAVEPOINT ${quoted}`);
   else if (op === "release") await control(`RELEASE ${quoted}`);
@@ -314,10 +317,13 @@ export function transactionObject(
         checkStatement(sql);
         return callerStack(send({ kind: "exec", sql }));
       }) as Promise<void>,
-    iterate: <T = Row>(sql: string, params?: Params) =>
-      (async function* () {
-        yield* await (statement("all", sql, params) as Promise<T[]>);
-      })(),
+    iterate: <T = Row>(sql: string, params?: Params) => {
+      const rows = statement("all", sql, params) as Promise<T[]>; // in order, now
+      rows.catch(() => {}); // reported by the first next()
+      return (async function* () {
+        yield* await rows;
+      })();
+    },
     get sql() {
       return tag ??= sqlTag(tx);
     },

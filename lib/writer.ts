@@ -23,6 +23,13 @@ import { execute, rollbackQuietly } from "./group_commit.ts";
 import { isBusy } from "./_sqlite_codes.ts";
 import { toErrorData } from "./errors.ts";
 
+/**
+ * The writes that may run alone on the calling thread: plain INSERT, UPDATE, DELETE, REPLACE
+ * (or a WITH … before one). A statement that changes the connection itself (a PRAGMA, a TEMP
+ * table) or the schema runs on the writer, whose connection the rest of the writes share.
+ */
+const PLAIN_DML = /^\s*(?:INSERT|UPDATE|DELETE|REPLACE|WITH)\b(?![\s\S]*\bTEMP(?:ORARY)?\b)/i;
+
 /** Milliseconds of transactions the calling thread runs back to back before it yields once. */
 const BURST_MS = 2;
 /**
@@ -148,6 +155,7 @@ export class Writer implements CallOwner {
     if (this.#broken) return Promise.reject(this.#broken);
     if (signal?.aborted) return Promise.reject(signal.reason);
     const ticket = new Ticket();
+    this.#flushAlone(); // a write made before it, waiting for the end of its tick, goes first
     this.#queue.push(ticket);
     if (signal) {
       const onAbort = () => {
@@ -240,7 +248,7 @@ export class Writer implements CallOwner {
       token: ++this.#leases,
       generation,
       // Nothing is in flight (see #pump); no transaction of the writer's group is uncommitted.
-      inline: this.#txEnding === 0 ? this.#inline : undefined,
+      inline: this.#txEnding === 0 && !this.#inline?.inTransaction() ? this.#inline : undefined,
       release: (done) => {
         if (released) return;
         released = true;
@@ -276,11 +284,7 @@ export class Writer implements CallOwner {
         queueMicrotask(() => this.#runAlone());
         return;
       }
-      if (this.#alone) {
-        // Not alone after all: it goes to the writer first, with the others.
-        this.#queue.push(this.#alone);
-        this.#alone = undefined;
-      }
+      this.#flushAlone(); // not alone after all: it goes to the writer first, with the others
       this.#queue.push(call);
       this.#pump();
     });
@@ -288,6 +292,13 @@ export class Writer implements CallOwner {
 
   /** A write waiting for the end of its tick to run on this thread, if no other comes. */
   #alone: WriteCall | undefined;
+
+  /** Queues the write that was alone so far, ahead of what comes after it. */
+  #flushAlone(): void {
+    if (!this.#alone) return;
+    this.#queue.push(this.#alone);
+    this.#alone = undefined;
+  }
   /** Per SQL text of a write, what one took (ms, a moving average), measured where it ran. */
   #writeCosts = new Map<string, number>();
 
@@ -306,7 +317,7 @@ export class Writer implements CallOwner {
     const sql = this.#sqlOf(req);
     if (
       !this.#inline || this.#alone || this.#queue.length || this.#sent || this.#txOpen ||
-      this.#txEnding || sql === undefined
+      this.#txEnding || sql === undefined || !PLAIN_DML.test(sql) || this.#inline.inTransaction()
     ) {
       return false;
     }

@@ -190,4 +190,36 @@ describe("transactions on the calling thread", () => {
       await db.close();
     }
   });
+
+  it("keep call order: a lone write made before a transaction in the same tick commits first", async () => {
+    const { db } = await inlineReady();
+    try {
+      for (let i = 0; i < 20; i++) await db.run("INSERT INTO t(v) VALUES (?)", [`warm${i}`]);
+      assert.ok(db.stats().inlineWrites > 0, "writes of this text run alone on this thread");
+      for (let i = 0; i < 20; i++) {
+        const write = db.run("INSERT INTO t(v) VALUES (?)", [`w${i}`]); // not awaited
+        const seen = await db.transaction((tx) =>
+          tx.get<{ n: number }>("SELECT count(*) AS n FROM t WHERE v = ?", [`w${i}`])
+        );
+        assert.deepEqual(seen, { n: 1 }, `the transaction after write ${i} sees it`);
+        await write;
+      }
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("leave writes that change the connection itself (TEMP tables, pragmas) to the writer", async () => {
+    const { db } = await inlineReady();
+    try {
+      await db.exec("CREATE TEMP TABLE scratch(x)"); // on the writer's connection only
+      for (let i = 0; i < 30; i++) await db.run("INSERT INTO temp.scratch VALUES (?)", [i]);
+      // Each would fail with "no such table" on this thread's connection, which has no TEMP table.
+      assert.equal(db.stats().failures, 0);
+      const n = await db.transaction((tx) => tx.get("SELECT count(*) AS n FROM temp.scratch"));
+      assert.deepEqual(n, { n: 30 }); // a kind of transaction not seen yet: on the writer
+    } finally {
+      await db.close();
+    }
+  });
 });

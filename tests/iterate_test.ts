@@ -106,6 +106,13 @@ for (const where of ["readers: 2", "readers: 0", "remote"] as const) {
       assert.deepEqual(rows.map((r) => r.v), ["a", "b"]);
     });
 
+    it("takes a write's place in the write order when it is called, not when it is read", async () => {
+      const rows = db.iterate<{ v: string }>("INSERT INTO t(v) VALUES ('ordered') RETURNING v");
+      await db.run("DELETE FROM t WHERE v = 'ordered'"); // made after: applies after
+      assert.deepEqual((await collect(rows)).map((r) => r.v), ["ordered"]);
+      assert.deepEqual(await db.get("SELECT count(*) AS n FROM t WHERE v = 'ordered'"), { n: 0 });
+    });
+
     it("works inside a transaction, seeing its own writes", async () => {
       const seen = await db.transaction(async (tx) => {
         await tx.run("INSERT INTO t(v) VALUES ('in tx')");

@@ -109,6 +109,38 @@ describe("remote database (sqld)", { skip: available === true ? false : availabl
     }
   });
 
+  it("isolates a refused batch without failing a request that needs an earlier one of the group", async () => {
+    const db = await open(server.url);
+    try {
+      await db.exec("DROP TABLE IF EXISTS later");
+      const [create, insert, bad] = await Promise.allSettled([
+        db.exec("CREATE TABLE later(x)"),
+        db.run("INSERT INTO later VALUES (1)"),
+        db.run("INSER INTO later VALUES (2)"),
+      ]);
+      assert.equal(create.status, "fulfilled");
+      assert.equal(insert.status, "fulfilled", String((insert as PromiseRejectedResult).reason));
+      assert.equal(bad.status, "rejected");
+      assert.deepEqual(await db.values("SELECT x FROM later"), [[1]]);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("a transaction whose first statement fails before it runs goes on and commits", async () => {
+    const db = await table("first");
+    try {
+      await db.transaction(async (tx) => {
+        await assert.rejects(tx.run("INSERT INTO first(v) VALUES (?)", [NaN]), RangeError);
+        await assert.rejects(tx.run("INSER INTO first(v) VALUES (1)"), SqliteError);
+        await tx.run("INSERT INTO first(v) VALUES (2)");
+      });
+      assert.deepEqual(await db.values("SELECT v FROM first"), [[2]]);
+    } finally {
+      await db.close();
+    }
+  });
+
   it("splits exec text into statements, keeping a trigger's body whole", async () => {
     const db = await table("trig");
     try {
@@ -182,6 +214,24 @@ describe("remote database (sqld)", { skip: available === true ? false : availabl
       assert.deepEqual(await again.get("SELECT count(*) AS n FROM closing"), { n: 300 });
     } finally {
       await again.close();
+    }
+  });
+
+  it("an answer that is not the server's (a proxy's page) is a RemoteError that may have applied", async () => {
+    const http = createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { "content-type": "text/html" });
+      res.end("<html>hello</html>");
+    });
+    await new Promise<void>((r) => http.listen(0, "127.0.0.1", r));
+    const { port } = http.address() as { port: number };
+    try {
+      await assert.rejects(
+        open(`http://127.0.0.1:${port}`),
+        (e: unknown) => e instanceof RemoteError && e.mayHaveApplied,
+      );
+    } finally {
+      http.close();
     }
   });
 
