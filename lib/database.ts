@@ -271,6 +271,7 @@ export class Database implements AsyncDisposable {
         };
       }
     } catch (error) {
+      // deno-lint-ignore require-yield
       rows = async function* () {
         throw error; // reported by the first next(), as any error of the stream
       };
