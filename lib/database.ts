@@ -280,20 +280,24 @@ export class Database implements AsyncDisposable {
   }
 
   #query(kind: ReadKind, sql: string, params?: Params, opts?: CallOptions): Promise<unknown> {
-    return rejectThrown(() => {
+    // A bad argument rejects this call alone (try/catch here rather than rejectThrown's closure:
+    // this is every read's path).
+    try {
       const bound = bindParams(sql, params);
       if (!isRead(sql)) return this.#write({ kind, sql, params: bound }, opts);
       // A transaction accepted before close() may still read while it finishes.
       if (this.#closing && !this.#engine.inOwnTransaction()) throw new ClosedError();
-      const signal = opts?.signal;
-      const route = opts?.route;
+      if (opts == null) return this.#engine.read(kind, sql, bound);
+      const { signal, route } = opts;
       if (route !== undefined && route !== "inline" && route !== "workers") {
         throw new TypeError(`Option route must be "inline" or "workers", got ${String(route)}`);
       }
       if (!signal) return this.#engine.read(kind, sql, bound, route);
       signal.throwIfAborted();
       return callerStack(untilAborted(this.#engine.read(kind, sql, bound, route), signal));
-    });
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**
