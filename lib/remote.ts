@@ -7,13 +7,13 @@
  * @module
  */
 
-import { AsyncLocalStorage } from "node:async_hooks";
 import type { Stats, Transaction } from "./types.ts";
 import type { Answer, ErrorData, ReadKind, WriteRequest } from "./protocol.ts";
 import type { BindParams } from "./driver.ts";
 import type { Engine } from "./_engine.ts";
 import type { Histograms } from "./_metrics.ts";
 import { statsOf } from "./_stats.ts";
+import { inOwnScope, refuseNested, runInScope, type TransactionScope } from "./_tx_scope.ts";
 import type { WriteBody } from "./_write_call.ts";
 import { type Attempt, commitGroupAsync } from "./group_commit.ts";
 import {
@@ -28,7 +28,7 @@ import {
   type StmtResult,
 } from "./_hrana.ts";
 import { groupSteps, readAttempt, requestStatements } from "./_remote_steps.ts";
-import { fromErrorData, RemoteError, TransactionError } from "./errors.ts";
+import { fromErrorData, RemoteError } from "./errors.ts";
 import { isBusy } from "./_sqlite_codes.ts";
 import { tickTime, WriterStats } from "./_writer_stats.ts";
 import { Fifo } from "./_fifo.ts";
@@ -88,9 +88,6 @@ interface ReadCall {
   reject(error: unknown): void;
 }
 
-// Which remote engine's transaction callback the current async context runs in.
-const inTransaction = new AsyncLocalStorage<{ engine: RemoteEngine; scope: { open: boolean } }>();
-
 /** The engine of a database opened with an `http:`, `https:` or `libsql:` URL. */
 export class RemoteEngine implements Engine, TransactionHost {
   readonly client: HranaClient;
@@ -133,21 +130,11 @@ export class RemoteEngine implements Engine, TransactionHost {
   }
 
   inOwnTransaction(): boolean {
-    const store = inTransaction.getStore();
-    return store?.engine === this && store.scope.open;
-  }
-
-  #refuseNested(): Error | undefined {
-    if (!this.inOwnTransaction()) return undefined;
-    return new TransactionError(
-      "A write through the database was made inside its own transaction() callback; it " +
-        "would wait for that transaction forever. Use the transaction's tx.run/get/all/exec",
-      "write-through-db",
-    );
+    return inOwnScope(this);
   }
 
   write(body: WriteBody, signal?: AbortSignal): Promise<unknown> {
-    const nested = this.#refuseNested();
+    const nested = refuseNested(this);
     if (nested) return Promise.reject(nested);
     if (body.kind === "call") {
       return Promise.reject(
@@ -178,7 +165,7 @@ export class RemoteEngine implements Engine, TransactionHost {
 
   /** Waits for a transaction's turn in the write order; resolves with its release. */
   acquire(signal?: AbortSignal): Promise<() => void> {
-    const nested = this.#refuseNested();
+    const nested = refuseNested(this);
     if (nested) return Promise.reject(nested);
     if (signal?.aborted) return Promise.reject(signal.reason);
     const turn = new Turn();
@@ -196,8 +183,8 @@ export class RemoteEngine implements Engine, TransactionHost {
   }
 
   /** Runs `fn` in `scope`: writes through the database from it are refused while it is open. */
-  inScope<T>(scope: { open: boolean }, fn: () => T): T {
-    return inTransaction.run({ engine: this, scope }, fn);
+  inScope<T>(scope: TransactionScope, fn: () => T): T {
+    return runInScope(this, scope, fn);
   }
 
   transaction<T>(

@@ -77,7 +77,7 @@ export async function runTransaction<T>(
     if (answer.error) throw fromErrorData(answer.error);
     return answer.value;
   };
-  const scope = { writer, open: true };
+  const scope = { open: true };
   // The writer begins the transaction at its first statement; a callback that runs no
   // statement begins nothing.
   const send = (body: TxBody): Promise<unknown> => {

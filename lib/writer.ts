@@ -2,22 +2,16 @@
 // maxQueue, aborts, the turn of an interactive transaction in the write order (a lease of the
 // writer's transaction channel), and a writer that is started again if it dies.
 
-import { AsyncLocalStorage } from "node:async_hooks";
 import type { ConnectionConfig, ErrorData, FromWorker, WriteRequest } from "./protocol.ts";
 import { WorkerClient } from "./_worker_client.ts";
 import { Fifo } from "./_fifo.ts";
-import {
-  ClosedError,
-  fromErrorData,
-  madeOnArrival,
-  TransactionError,
-  WorkerError,
-} from "./errors.ts";
+import { ClosedError, fromErrorData, madeOnArrival, WorkerError } from "./errors.ts";
 import type { CommitEvent } from "./types.ts";
 import { tickTime, WriterStats } from "./_writer_stats.ts";
 import { nextTurn } from "./_runtime.ts";
 import { type CallOwner, type Lease, Ticket, type WriteBody, WriteCall } from "./_write_call.ts";
 import { channelBuffer, TxCaller } from "./_tx_channel.ts";
+import { inOwnScope, refuseNested, runInScope, type TransactionScope } from "./_tx_scope.ts";
 import { Connection } from "./_connection.ts";
 import { execute, rollbackQuietly } from "./group_commit.ts";
 import { isBusy } from "./_sqlite_codes.ts";
@@ -37,14 +31,6 @@ const BURST_MS = 2;
  * than this (ms): the longest it may hold the event loop per statement.
  */
 const INLINE_TX_MS = 1;
-
-/** Which writer's transaction callback an async context runs in, while it is open. */
-export interface TransactionScope {
-  writer: Writer;
-  open: boolean;
-}
-// Which writer's transaction callback the current async context runs in (deadlock detection).
-const inTransaction = new AsyncLocalStorage<TransactionScope>();
 
 export class Writer implements CallOwner {
   #client!: WorkerClient<WriteRequest>;
@@ -126,23 +112,12 @@ export class Writer implements CallOwner {
 
   /** Whether the caller runs inside an open transaction callback of this writer. */
   inOwnTransaction(): boolean {
-    const scope = inTransaction.getStore();
-    return scope?.writer === this && scope.open;
+    return inOwnScope(this);
   }
 
   /** Runs `fn` in `scope`: writes through the database from it are refused while it is open. */
   inScope<T>(scope: TransactionScope, fn: () => T): T {
-    return inTransaction.run(scope, fn);
-  }
-
-  /** Refuses a write through the database from inside its own open transaction callback. */
-  #refuseNested(): Error | undefined {
-    if (!this.inOwnTransaction()) return undefined;
-    return new TransactionError(
-      "A write through the database was made inside its own transaction() callback; it " +
-        "would wait for that transaction forever. Use the transaction's tx.run/get/all/exec",
-      "write-through-db",
-    );
+    return runInScope(this, scope, fn);
   }
 
   /**
@@ -150,7 +125,7 @@ export class Writer implements CallOwner {
    * answered, and the writer is lent to it alone until it releases the lease.
    */
   acquire(signal?: AbortSignal): Promise<Lease> {
-    const nested = this.#refuseNested();
+    const nested = refuseNested(this);
     if (nested) return Promise.reject(nested);
     if (this.#broken) return Promise.reject(this.#broken);
     if (signal?.aborted) return Promise.reject(signal.reason);
@@ -269,7 +244,7 @@ export class Writer implements CallOwner {
 
   /** Queues a write in call order; resolves with its result after the commit that holds it. */
   request(body: WriteBody, signal?: AbortSignal): Promise<unknown> {
-    const nested = this.#refuseNested();
+    const nested = refuseNested(this);
     if (nested) return Promise.reject(nested);
     if (this.#broken) return Promise.reject(this.#broken);
     return new Promise((resolve, reject) => {
