@@ -9,6 +9,8 @@ import { SqliteError, toErrorData } from "./errors.ts";
 
 /** Prepared statements kept per connection; the least recently used is finalized beyond this. */
 const CACHE_SIZE = 256;
+/** A statement that reads the schema: stepping it makes SQLite reload a stale copy. */
+const SCHEMA_PROBE = "SELECT 1 FROM sqlite_schema LIMIT 1";
 /** Something to wait on with Atomics.wait, for a synchronous pause. */
 const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
@@ -123,6 +125,7 @@ export class Connection {
       }
       return stmt;
     }
+    this.#checkSchema();
     stmt = this.#db.prepare(sql);
     if (this.#cache.size >= CACHE_SIZE) {
       const [oldest, evicted] = this.#cache.entries().next().value!;
@@ -149,8 +152,37 @@ export class Connection {
     return this.#statement(sql).values(params);
   }
 
+  /** Runs walpool's own SQL text (transaction control, pragmas). */
   exec(sql: string): void {
     this.#db.exec(sql);
+  }
+
+  /** Runs a caller's SQL text, any number of statements: its schema copy checked first. */
+  script(sql: string): void {
+    this.#checkSchema();
+    this.#db.exec(sql);
+  }
+
+  /**
+   * BEGIN IMMEDIATE. Another connection of this database (the writer's, or the calling thread's
+   * write connection) may have changed the schema since this one last looked, and SQLite checks
+   * what it prepares against its own copy (a CREATE would find an index another connection
+   * dropped): the copy is brought up to date before the transaction's first new statement or
+   * SQL text (see `refreshSchema`), not at every BEGIN, as statements already prepared are
+   * checked by SQLite itself when they run.
+   */
+  begin(): void {
+    this.#db.exec("BEGIN IMMEDIATE");
+    this.#schemaUnchecked = true;
+  }
+
+  /** Whether the schema copy is to be checked before the next prepare (see `begin`). */
+  #schemaUnchecked = false;
+
+  #checkSchema(): void {
+    if (!this.#schemaUnchecked) return;
+    this.#schemaUnchecked = false;
+    if (this.#db.inTransaction()) this.refreshSchema();
   }
 
   /**
@@ -210,7 +242,9 @@ export class Connection {
    * the schema makes SQLite compare its schema cookie and reload the copy if it changed.
    */
   refreshSchema(): void {
-    this.get("SELECT 1 FROM sqlite_schema LIMIT 1", []);
+    let stmt = this.#cache.get(SCHEMA_PROBE);
+    if (!stmt) this.#cache.set(SCHEMA_PROBE, stmt = this.#db.prepare(SCHEMA_PROBE));
+    stmt.get([]);
   }
 
   close(): void {

@@ -90,14 +90,8 @@ export function commitGroup(conn: Connection, reqs: WriteRequest[], tally: Tally
 /** BEGIN IMMEDIATE, noting in `tally` a wait for a lock held elsewhere. */
 export function begin(conn: Connection, tally: Tally): void {
   const began = performance.now();
-  conn.exec("BEGIN IMMEDIATE");
+  conn.begin();
   const waited = performance.now() - began;
-  try {
-    conn.refreshSchema(); // the calling thread's write connection may have changed it
-  } catch (error) {
-    rollbackQuietly(conn);
-    throw error;
-  }
   if (waited > LOCK_WAIT_MS) {
     tally.lockWaits++;
     tally.lockWaitMs += waited;
@@ -159,7 +153,7 @@ export function execute(conn: Connection, req: WriteRequest | TxRequest): unknow
     case "values":
       return conn.values(req.sql, req.params);
     case "exec":
-      return atomically(conn, () => conn.exec(req.sql));
+      return atomically(conn, () => conn.script(req.sql));
     case "batch":
       return atomically(conn, () => req.stmts.map((s) => conn.run(s.sql, s.params)));
     case "call":

@@ -17,7 +17,13 @@ import {
   type Step,
   type Stream,
 } from "./_hrana.ts";
-import { fromErrorData, madeOnArrival, SqliteError, TransactionError } from "./errors.ts";
+import {
+  callerStack,
+  fromErrorData,
+  madeOnArrival,
+  SqliteError,
+  TransactionError,
+} from "./errors.ts";
 import { settle, transactionObject, type TxBody } from "./transaction.ts";
 
 /** What a remote transaction needs of its engine. */
@@ -171,7 +177,7 @@ export async function runRemoteTransaction<T>(
   };
 
   const scope = { open: true };
-  const tx = transactionObject(send);
+  const tx = transactionObject((body) => callerStack(send(body)));
   const limit = `; a remote transaction is limited to ${SQLD_TRANSACTION_MS} ms by the server`;
   const value = await settle(() => engine.inScope(scope, () => fn(tx)), timeout, limit, end);
   engine.stats_.notify({

@@ -22,6 +22,7 @@ import type { Connection } from "./_connection.ts";
 import { execute, rollbackQuietly } from "./group_commit.ts";
 import { isBusy } from "./_sqlite_codes.ts";
 import { sqlTag } from "./sql_tag.ts";
+import { unwatch, watch } from "./_deadlines.ts";
 
 /**
  * How long (ms) the calling thread may wait synchronously for the writer to answer one
@@ -51,35 +52,22 @@ export async function runTransaction<T>(
   /** The first statement's SQL (what transactions are known by), and the dearest statement. */
   let first: string | undefined;
   let dearest = 0;
-  const call = async (body: TxBody, syncMs = SYNC_MS): Promise<unknown> => {
-    if (first === undefined) {
-      first = "sql" in body ? body.sql : "";
-      // Only a transaction known to be cheap runs here (a dear statement would hold this thread).
-      if (here && !writer.cheapTransaction(first)) here = undefined;
-      if (here) writer.stats.counters.inlineTransactions++;
-    }
+  /** Runs a statement on the writer, over its channel: every request names its transaction. */
+  const viaWriter = async (body: TxBody, syncMs = SYNC_MS): Promise<unknown> => {
     const started = performance.now();
     try {
-      return await run(body, syncMs);
+      const req = { ...body, id: nextId++, tx: lease.token } as TxRequest;
+      const answer = await lease.channel.call(req, syncMs);
+      if (answer.error) throw fromErrorData(answer.error);
+      return answer.value;
     } finally {
       dearest = Math.max(dearest, performance.now() - started);
     }
   };
-  const run = async (body: TxBody, syncMs: number): Promise<unknown> => {
-    if (here) {
-      if (here.begin()) return here.run(body);
-      here = undefined; // another connection holds the lock: the writer waits for it instead
-      writer.stats.counters.inlineTransactions--;
-    }
-    // Every request names its transaction: the writer refuses one of another (never applied).
-    const req = { ...body, id: nextId++, tx: lease.token } as TxRequest;
-    const answer = await lease.channel.call(req, syncMs);
-    if (answer.error) throw fromErrorData(answer.error);
-    return answer.value;
-  };
   const scope = { open: true };
-  // The writer begins the transaction at its first statement; a callback that runs no
-  // statement begins nothing.
+  // The transaction begins at its first statement; a callback that runs no statement begins
+  // nothing. On this thread, a statement is answered at once, with no promise of its own to
+  // await in between: as cheap as the raw binding's call, but for the promise it resolves.
   const send = (body: TxBody): Promise<unknown> => {
     if (ended) {
       return Promise.reject(
@@ -87,10 +75,31 @@ export async function runTransaction<T>(
       );
     }
     statements++;
-    return call(body).catch((error) => {
-      failed++;
-      throw error;
-    });
+    if (first === undefined) {
+      first = "sql" in body ? body.sql : "";
+      // Only a transaction known to be cheap runs here (a dear statement would hold this thread).
+      if (here && !writer.cheapTransaction(first)) here = undefined;
+      if (here) writer.stats.counters.inlineTransactions++;
+    }
+    if (here) {
+      const started = performance.now();
+      try {
+        if (here.begin()) return Promise.resolve(here.run(body));
+        here = undefined; // another connection holds the lock: the writer waits for it instead
+        writer.stats.counters.inlineTransactions--;
+      } catch (error) {
+        failed++;
+        return Promise.reject(error);
+      } finally {
+        dearest = Math.max(dearest, performance.now() - started);
+      }
+    }
+    return callerStack(
+      viaWriter(body).catch((error) => {
+        failed++;
+        throw error;
+      }),
+    );
   };
   /**
    * Ends the transaction, once: a later call gets the first one's outcome. The writer answers
@@ -104,23 +113,25 @@ export async function runTransaction<T>(
     ended = why;
     scope.open = false;
     if (statements === 0) {
-      lease.release(Promise.resolve());
-      return ending = Promise.resolve();
+      lease.release(ending = Promise.resolve());
+      return ending;
     }
     if (here) {
-      const done = rejectThrown(() => {
-        here!.end(kind);
+      try {
+        here.end(kind);
         if (kind === "commit") writer.committedHere();
-        return Promise.resolve();
-      });
-      lease.release(done);
-      return ending = done;
+        ending = Promise.resolve();
+      } catch (error) {
+        ending = Promise.reject(error);
+      }
+      lease.release(ending);
+      return ending;
     }
-    const done = run({ kind }, SYNC_MS).then((seq) =>
+    ending = viaWriter({ kind }).then((seq) =>
       kind === "commit" ? writer.committedAs(lease.generation, seq as number) : undefined
     );
-    lease.release(done);
-    return ending = done;
+    lease.release(ending);
+    return ending;
   };
   const tx = transactionObject(send);
   const value = await settle(() => writer.inScope(scope, () => fn(tx)), timeout, "", end);
@@ -140,46 +151,48 @@ export async function runTransaction<T>(
  * idempotent, a later call getting the first one's outcome): COMMIT when the callback resolves,
  * ROLLBACK when it throws or is still open after `timeout` ms (then it rejects with a
  * `TimeoutError` whose message ends with `limit`, also when the callback resolves later).
+ * Settled by hand rather than by a race with a timer of its own: a transaction on the calling
+ * thread is over in microseconds, and the race and the timer cost as much as its statements.
  */
-export async function settle<T>(
+export function settle<T>(
   run: () => T | Promise<T>,
   timeout: number,
   limit: string,
   end: (kind: "commit" | "rollback", why: string) => Promise<unknown>,
 ): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let timedOut: Error | undefined;
-  let rolledBack: Promise<unknown> | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      timedOut = madeOnArrival(
+  return new Promise<T>((resolve, reject) => {
+    let timedOut = false;
+    const deadline = watch(timeout, () => {
+      timedOut = true;
+      const error = madeOnArrival(
         new DOMException(
           `Transaction rolled back: still open after ${timeout} ms (transactionTimeout${limit})`,
           "TimeoutError",
         ),
       );
-      const error = timedOut;
-      rolledBack = end("rollback", "it timed out");
-      rolledBack.then(() => reject(error), () => reject(error));
-    }, timeout);
-  });
-  expired.catch(() => {});
-  try {
-    const value = await Promise.race([run(), expired]);
-    clearTimeout(timer);
-    if (timedOut) {
-      // It timed out while the callback was finishing: it is rolled back, never committed.
-      await rolledBack!.catch(() => {});
-      throw timedOut;
+      // Rejected once rolled back; a callback that ends later changes nothing.
+      end("rollback", "it timed out").then(() => reject(error), () => reject(error));
+    });
+    const commit = (value: T) => {
+      if (timedOut) return;
+      unwatch(deadline);
+      end("commit", "it was committed").then(() => resolve(value), reject);
+    };
+    const rollBack = (error: unknown) => {
+      if (timedOut) return;
+      unwatch(deadline);
+      end("rollback", "it was rolled back").then(() => reject(error), () => reject(error));
+    };
+    let value: T | Promise<T>;
+    try {
+      value = run();
+    } catch (error) {
+      return rollBack(error);
     }
-    await end("commit", "it was committed");
-    return value;
-  } catch (error) {
-    await end("rollback", "it was rolled back").catch(() => {});
-    throw error;
-  } finally {
-    clearTimeout(timer);
-  }
+    if (typeof (value as PromiseLike<T> | undefined)?.then === "function") {
+      Promise.resolve(value).then(commit, rollBack);
+    } else commit(value as T);
+  });
 }
 
 /**
@@ -201,18 +214,12 @@ class InlineTransaction {
   begin(): boolean {
     if (this.#open || this.#lost) return true;
     try {
-      this.#conn.exec("BEGIN IMMEDIATE");
+      this.#conn.begin();
     } catch (error) {
       if (isBusy(this.#conn.driver.errorInfo(error)?.code)) return false;
       throw this.#error(error);
     }
     this.#open = true;
-    try {
-      this.#conn.refreshSchema(); // the writer may have changed it
-    } catch (error) {
-      this.end("rollback");
-      throw this.#error(error);
-    }
     return true;
   }
 
@@ -299,11 +306,14 @@ export function transactionObject(
   send: (body: TxBody) => Promise<unknown>,
   savepoints: Savepoints = { next: 0 },
 ): Transaction {
-  const statement = (kind: "run" | "get" | "all" | "values", sql: string, params?: Params) =>
-    rejectThrown(() => {
+  const statement = (kind: "run" | "get" | "all" | "values", sql: string, params?: Params) => {
+    try {
       checkStatement(sql);
-      return callerStack(send({ kind, sql, params: bindParams(sql, params) }));
-    });
+      return send({ kind, sql, params: bindParams(sql, params) });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
   let tag: SqlTag | undefined;
   const tx: Transaction = {
     run: (sql, params) => statement("run", sql, params) as Promise<RunResult>,
@@ -315,7 +325,7 @@ export function transactionObject(
     exec: (sql) =>
       rejectThrown(() => {
         checkStatement(sql);
-        return callerStack(send({ kind: "exec", sql }));
+        return send({ kind: "exec", sql });
       }) as Promise<void>,
     iterate: <T = Row>(sql: string, params?: Params) => {
       const rows = statement("all", sql, params) as Promise<T[]>; // in order, now

@@ -323,7 +323,7 @@ export class Writer implements CallOwner {
     if (this.#queue.length || this.#sent || this.#txOpen || this.#txEnding) return toWriter();
     const began = performance.now();
     try {
-      conn.exec("BEGIN IMMEDIATE");
+      conn.begin();
     } catch (error) {
       if (isBusy(conn.driver.errorInfo(error)?.code)) return toWriter();
       call.fail(fromErrorData(toErrorData(error, conn.driver)));
@@ -332,7 +332,6 @@ export class Writer implements CallOwner {
     let value: unknown;
     let failure: unknown;
     try {
-      conn.refreshSchema(); // the writer may have changed it
       value = execute(conn, call.req);
     } catch (error) {
       failure = error;

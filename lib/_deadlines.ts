@@ -1,0 +1,59 @@
+// The deadlines of open transactions, watched by one timer for all of them: a transaction adds
+// its deadline and removes it when it ends, a set operation each, where a timer of its own would
+// cost a setTimeout and a clearTimeout (measured: 2–5 µs of a 25 µs inline transaction). The
+// timer does not keep the process alive: what a transaction waits for does (the writer's worker
+// is held while one is open).
+
+/** A deadline being watched. */
+export interface Deadline {
+  readonly at: number;
+  readonly expire: () => void;
+}
+
+const watched = new Set<Deadline>();
+let timer: ReturnType<typeof setTimeout> | undefined;
+let armedFor = Infinity;
+
+/** Calls `expire` once `ms` have passed, unless `unwatch` is called first. */
+export function watch(ms: number, expire: () => void): Deadline {
+  const deadline = { at: performance.now() + ms, expire };
+  watched.add(deadline);
+  if (deadline.at < armedFor) arm(deadline.at);
+  return deadline;
+}
+
+/** Stops watching `deadline` (its `expire` is not called). */
+export function unwatch(deadline: Deadline): void {
+  watched.delete(deadline);
+}
+
+function arm(at: number): void {
+  if (timer !== undefined) clearTimeout(timer);
+  armedFor = at;
+  timer = setTimeout(fire, Math.max(0, at - performance.now()));
+  unref(timer);
+}
+
+function fire(): void {
+  timer = undefined;
+  armedFor = Infinity;
+  const now = performance.now();
+  let next = Infinity;
+  for (const deadline of watched) {
+    if (deadline.at <= now) {
+      watched.delete(deadline);
+      deadline.expire();
+    } else if (deadline.at < next) next = deadline.at;
+  }
+  if (next < armedFor) arm(next);
+}
+
+/** Lets the process exit while the timer is pending (Node and Bun timers, Deno's timer ids). */
+function unref(timer: ReturnType<typeof setTimeout>): void {
+  if (typeof timer === "object" && timer !== null && "unref" in timer) {
+    (timer as { unref(): void }).unref();
+    return;
+  }
+  const deno = (globalThis as { Deno?: { unrefTimer?: (id: number) => void } }).Deno;
+  deno?.unrefTimer?.(timer as unknown as number);
+}
