@@ -2,26 +2,104 @@
 // from inside its own open transaction callback would wait for that transaction forever, so it
 // is refused. One store for every engine (the local writer, a remote engine), each the owner of
 // the scopes it opens.
+//
+// Two ways to know. Where AsyncLocalStorage is cheap (Deno, Bun, Node 24 and later, which carry
+// it with each continuation), it is used. Node 22 implements it with promise hooks: once a store
+// has been entered, every promise of the process runs a hook when it is made and settled, which
+// cost an HTTP service on Node 22 17 % of its requests/s (33k against 38k req/s, 90 % point reads
+// and 10 % transactions, bench/http.ts). There each callback runs under an async function of a
+// name of its own instead, and the rare write that arrives while a transaction of its database is
+// open looks for that name in V8's async stack trace, which names every async function awaiting
+// the current one (through `await` and `Promise.all`). A write made from code the callback did not
+// await (a timer it set, a promise it dropped) is then not refused but waits for the transaction,
+// as it would from anywhere else.
 
 import { AsyncLocalStorage } from "node:async_hooks";
 import { TransactionError } from "./errors.ts";
+import { runtime } from "./_runtime.ts";
 
 /** A transaction callback's scope: open until the transaction ends. */
 export interface TransactionScope {
   open: boolean;
 }
 
-const current = new AsyncLocalStorage<{ owner: object; scope: TransactionScope }>();
+interface Entry {
+  owner: object;
+  scope: TransactionScope;
+}
+
+/** Node before 24, unless told to carry async context with continuations. */
+const byStack = runtime === "node" && hookedStorage();
+
+function hookedStorage(): boolean {
+  const process = (globalThis as {
+    process?: { versions?: { node?: string }; execArgv?: string[] };
+  }).process;
+  const major = Number(process?.versions?.node?.split(".")[0]);
+  return major < 24 && !process?.execArgv?.includes("--experimental-async-context-frame");
+}
+
+const current = byStack ? undefined : new AsyncLocalStorage<Entry>();
+
+/** By stack: the callbacks running now, by the name of the async function that runs each. */
+const running = new Map<string, Entry>();
+let named = 0;
 
 /** Runs `fn` (a transaction callback of `owner`) in `scope`. */
-export function runInScope<T>(owner: object, scope: TransactionScope, fn: () => T): T {
-  return current.run({ owner, scope }, fn);
+export function runInScope<T>(owner: object, scope: TransactionScope, fn: () => T): T | Promise<T> {
+  if (current) return current.run({ owner, scope }, fn);
+  const name = `walpool_transaction_${++named}`;
+  const runner = async function (): Promise<T> {
+    try {
+      return await fn();
+    } finally {
+      running.delete(name);
+    }
+  };
+  Object.defineProperty(runner, "name", { value: name });
+  running.set(name, { owner, scope });
+  return runner();
 }
 
 /** Whether the caller runs inside an open transaction callback of `owner`. */
 export function inOwnScope(owner: object): boolean {
-  const store = current.getStore();
-  return store?.owner === owner && store.scope.open;
+  if (current) {
+    const store = current.getStore();
+    return store?.owner === owner && store.scope.open;
+  }
+  if (running.size === 0) return false;
+  let open = false;
+  for (const entry of running.values()) open ||= entry.owner === owner && entry.scope.open;
+  if (!open) return false;
+  for (const name of functionNames()) {
+    const entry = running.get(name);
+    if (entry?.owner === owner && entry.scope.open) return true;
+  }
+  return false;
+}
+
+interface CallSite {
+  getFunctionName(): string | null;
+}
+
+/** The names of the functions on the stack, the async functions awaiting them included. */
+function functionNames(): string[] {
+  const E = Error as unknown as {
+    stackTraceLimit: number;
+    prepareStackTrace?: (error: Error, sites: CallSite[]) => unknown;
+    captureStackTrace(target: object): void;
+  };
+  const { stackTraceLimit, prepareStackTrace } = E;
+  E.stackTraceLimit = 1000;
+  E.prepareStackTrace = (_, sites) => sites;
+  try {
+    const holder = {} as { stack: CallSite[] };
+    E.captureStackTrace(holder);
+    return holder.stack.map((site) => site.getFunctionName() ?? "");
+  } finally {
+    E.stackTraceLimit = stackTraceLimit;
+    E.prepareStackTrace = prepareStackTrace;
+  }
 }
 
 /** The error for a write through `owner`'s database from inside its own open transaction callback. */

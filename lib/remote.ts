@@ -183,7 +183,7 @@ export class RemoteEngine implements Engine, TransactionHost {
   }
 
   /** Runs `fn` in `scope`: writes through the database from it are refused while it is open. */
-  inScope<T>(scope: TransactionScope, fn: () => T): T {
+  inScope<T>(scope: TransactionScope, fn: () => T): T | Promise<T> {
     return runInScope(this, scope, fn);
   }
 

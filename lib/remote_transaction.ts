@@ -36,7 +36,7 @@ export interface TransactionHost {
   /** Waits for the transaction's turn in the write order; resolves with its release. */
   acquire(signal?: AbortSignal): Promise<() => void>;
   /** Runs `fn` in `scope`: writes through the database from it are refused while it is open. */
-  inScope<T>(scope: { open: boolean }, fn: () => T): T;
+  inScope<T>(scope: { open: boolean }, fn: () => T): T | Promise<T>;
 }
 
 /** sqld's limit (ms): it takes a transaction's lock away after this long. */

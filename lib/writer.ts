@@ -116,7 +116,7 @@ export class Writer implements CallOwner {
   }
 
   /** Runs `fn` in `scope`: writes through the database from it are refused while it is open. */
-  inScope<T>(scope: TransactionScope, fn: () => T): T {
+  inScope<T>(scope: TransactionScope, fn: () => T): T | Promise<T> {
     return runInScope(this, scope, fn);
   }
 
@@ -169,6 +169,15 @@ export class Writer implements CallOwner {
   cheapTransaction(first: string): boolean {
     const ms = this.#txCosts.get(first);
     return ms !== undefined && ms < INLINE_TX_MS;
+  }
+
+  /**
+   * This thread's write connection while nothing runs on it (no transaction open, no write
+   * waiting to run there): reads may use it meanwhile (see `Readers.share`).
+   */
+  idleConnection(): Connection | undefined {
+    const conn = this.#inline;
+    return conn && !this.#alone && !conn.inTransaction() ? conn : undefined;
   }
 
   /** A transaction committed on this thread's connection. */
