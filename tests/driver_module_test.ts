@@ -49,7 +49,8 @@ describe("driver modules", () => {
       persistent: true,
       role: "readers",
     });
-    const db = await open(tempPath(), { driver, readers: 1 });
+    // No write connection on the calling thread: its reads would use it between transactions.
+    const db = await open(tempPath(), { driver, readers: 1, routeTransactions: "writer" });
     try {
       await db.exec("CREATE TABLE t(v)");
       assert.equal((await db.run("INSERT INTO t VALUES (1)")).changes, 1);
