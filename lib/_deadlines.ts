@@ -38,14 +38,16 @@ function fire(): void {
   timer = undefined;
   armedFor = Infinity;
   const now = performance.now();
+  const due: Deadline[] = [];
   let next = Infinity;
   for (const deadline of watched) {
-    if (deadline.at <= now) {
-      watched.delete(deadline);
-      deadline.expire();
-    } else if (deadline.at < next) next = deadline.at;
+    if (deadline.at <= now) due.push(deadline);
+    else if (deadline.at < next) next = deadline.at;
   }
+  for (const deadline of due) watched.delete(deadline);
   if (next < armedFor) arm(next);
+  // Armed again first: a deadline whose `expire` throws leaves the others watched.
+  for (const deadline of due) deadline.expire();
 }
 
 /** Lets the process exit while the timer is pending (Node and Bun timers, Deno's timer ids). */
