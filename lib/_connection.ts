@@ -168,7 +168,7 @@ export class Connection {
    * write connection) may have changed the schema since this one last looked, and SQLite checks
    * what it prepares against its own copy (a CREATE would find an index another connection
    * dropped): the copy is brought up to date before the transaction's first new statement or
-   * SQL text (see `refreshSchema`), not at every BEGIN, as statements already prepared are
+   * SQL text (see `#refreshSchema`), not at every BEGIN, as statements already prepared are
    * checked by SQLite itself when they run.
    */
   begin(): void {
@@ -182,7 +182,7 @@ export class Connection {
   #checkSchema(): void {
     if (!this.#schemaUnchecked) return;
     this.#schemaUnchecked = false;
-    if (this.#db.inTransaction()) this.refreshSchema();
+    if (this.#db.inTransaction()) this.#refreshSchema();
   }
 
   /**
@@ -241,10 +241,8 @@ export class Connection {
    * (a CREATE would find an index another connection dropped). Stepping a statement that reads
    * the schema makes SQLite compare its schema cookie and reload the copy if it changed.
    */
-  refreshSchema(): void {
-    let stmt = this.#cache.get(SCHEMA_PROBE);
-    if (!stmt) this.#cache.set(SCHEMA_PROBE, stmt = this.#db.prepare(SCHEMA_PROBE));
-    stmt.get([]);
+  #refreshSchema(): void {
+    this.get(SCHEMA_PROBE, []); // its own prepare finds the check already done
   }
 
   close(): void {
