@@ -8,23 +8,35 @@
 export interface Deadline {
   readonly at: number;
   readonly expire: () => void;
+  /** Where it is in `watched`, or -1 once it is not watched. */
+  index: number;
 }
 
-const watched = new Set<Deadline>();
+/**
+ * The deadlines watched, in no order: one is removed by moving the last into its place (a Set
+ * reallocates its table as entries come and go, one allocation every few transactions).
+ */
+const watched: Deadline[] = [];
 let timer: ReturnType<typeof setTimeout> | undefined;
 let armedFor = Infinity;
 
 /** Calls `expire` once `ms` have passed, unless `unwatch` is called first. */
 export function watch(ms: number, expire: () => void): Deadline {
-  const deadline = { at: performance.now() + ms, expire };
-  watched.add(deadline);
+  const deadline = { at: performance.now() + ms, expire, index: watched.length };
+  watched.push(deadline);
   if (deadline.at < armedFor) arm(deadline.at);
   return deadline;
 }
 
 /** Stops watching `deadline` (its `expire` is not called). */
 export function unwatch(deadline: Deadline): void {
-  watched.delete(deadline);
+  if (deadline.index < 0) return;
+  const last = watched.pop()!;
+  if (last !== deadline) {
+    watched[deadline.index] = last;
+    last.index = deadline.index;
+  }
+  deadline.index = -1;
 }
 
 function arm(at: number): void {
@@ -44,7 +56,7 @@ function fire(): void {
     if (deadline.at <= now) due.push(deadline);
     else if (deadline.at < next) next = deadline.at;
   }
-  for (const deadline of due) watched.delete(deadline);
+  for (const deadline of due) unwatch(deadline);
   if (next < armedFor) arm(next);
   // Armed again first: a deadline whose `expire` throws leaves the others watched.
   for (const deadline of due) deadline.expire();

@@ -41,24 +41,46 @@ function hookedStorage(): boolean {
 
 const current = byStack ? undefined : new AsyncLocalStorage<Entry>();
 
-/** By stack: the callbacks running now, by the name of the async function that runs each. */
-const running = new Map<string, Entry>();
-let named = 0;
+/**
+ * By stack: an async function named for each callback running now, which runs it. Named once
+ * and used again once its callback is over (naming a fresh function for every transaction cost
+ * more than a transaction on the calling thread): only callbacks running at the same time need
+ * names of their own, and a name is looked for only on the stack of a callback it still runs.
+ */
+interface Runner {
+  entry: Entry | undefined;
+  run(fn: () => unknown): Promise<unknown>;
+}
+const runners = new Map<string, Runner>();
+const idle: Runner[] = [];
+let runningNow = 0;
+
+function newRunner(): Runner {
+  const name = `walpool_transaction_${runners.size + 1}`;
+  const runner: Runner = {
+    entry: undefined,
+    run: async function (fn) {
+      try {
+        return await fn();
+      } finally {
+        runner.entry = undefined;
+        runningNow--;
+        idle.push(runner);
+      }
+    },
+  };
+  Object.defineProperty(runner.run, "name", { value: name });
+  runners.set(name, runner);
+  return runner;
+}
 
 /** Runs `fn` (a transaction callback of `owner`) in `scope`. */
 export function runInScope<T>(owner: object, scope: TransactionScope, fn: () => T): T | Promise<T> {
   if (current) return current.run({ owner, scope }, fn);
-  const name = `walpool_transaction_${++named}`;
-  const runner = async function (): Promise<T> {
-    try {
-      return await fn();
-    } finally {
-      running.delete(name);
-    }
-  };
-  Object.defineProperty(runner, "name", { value: name });
-  running.set(name, { owner, scope });
-  return runner();
+  const runner = idle.pop() ?? newRunner();
+  runner.entry = { owner, scope };
+  runningNow++;
+  return runner.run(fn) as Promise<T>;
 }
 
 /** Whether the caller runs inside an open transaction callback of `owner`. */
@@ -67,12 +89,12 @@ export function inOwnScope(owner: object): boolean {
     const store = current.getStore();
     return store?.owner === owner && store.scope.open;
   }
-  if (running.size === 0) return false;
+  if (runningNow === 0) return false;
   let open = false;
-  for (const entry of running.values()) open ||= entry.owner === owner && entry.scope.open;
+  for (const { entry } of runners.values()) open ||= entry?.owner === owner && entry.scope.open;
   if (!open) return false;
   for (const name of functionNames()) {
-    const entry = running.get(name);
+    const entry = runners.get(name)?.entry;
     if (entry?.owner === owner && entry.scope.open) return true;
   }
   return false;

@@ -264,8 +264,13 @@ class InlineTransaction {
   }
 }
 
-/** Each `tx`'s way to run a savepoint statement, which its own methods refuse. */
-const controls = new WeakMap<Transaction, (sql: string) => Promise<unknown>>();
+/**
+ * Where a `tx` keeps its way to send statements, for `savepointStatement`, which runs the
+ * savepoint statements its own methods refuse (a key of the object itself: a WeakMap entry per
+ * transaction cost more, in the collector's time, than a transaction on the calling thread).
+ */
+const SEND = Symbol("walpool.send");
+type Sender = (body: TxBody) => Promise<unknown>;
 
 /**
  * Runs `SAVEPOINT`, `RELEASE` or `ROLLBACK TO` (which keeps the savepoint) of `name` on `tx`:
@@ -279,8 +284,9 @@ export async function savepointStatement(
   op: "savepoint" | "release" | "rollback",
   name: string,
 ): Promise<void> {
-  const control = controls.get(tx);
-  if (!control) throw new TypeError("Not a walpool transaction");
+  const send = (tx as { [SEND]?: Sender })[SEND];
+  if (typeof send !== "function") throw new TypeError("Not a walpool transaction");
+  const control = controlOf(send);
   if (typeof name !== "string" || name === "") {
     throw new TypeError("A savepoint needs a name");
   }
@@ -315,7 +321,7 @@ export function transactionObject(
     }
   };
   let tag: SqlTag | undefined;
-  const tx: Transaction = {
+  const tx: Transaction & { [SEND]: Sender } = {
     run: (sql, params) => statement("run", sql, params) as Promise<RunResult>,
     get: <T = Row>(sql: string, params?: Params) =>
       statement("get", sql, params) as Promise<T | undefined>,
@@ -339,8 +345,8 @@ export function transactionObject(
     },
     transaction: <T>(fn: (tx: Transaction) => T | Promise<T>) =>
       callerStack(nested(send, savepoints, fn)),
+    [SEND]: send,
   };
-  controls.set(tx, controlOf(send));
   return tx;
 }
 
