@@ -28,7 +28,7 @@ import {
   type StmtResult,
 } from "./_hrana.ts";
 import { groupSteps, readAttempt, requestStatements } from "./_remote_steps.ts";
-import { fromErrorData, RemoteError } from "./errors.ts";
+import { callerStack, fromErrorData, RemoteError } from "./errors.ts";
 import { isBusy } from "./_sqlite_codes.ts";
 import { tickTime, WriterStats } from "./_writer_stats.ts";
 import { Fifo } from "./_fifo.ts";
@@ -192,7 +192,7 @@ export class RemoteEngine implements Engine, TransactionHost {
     timeout: number,
     signal?: AbortSignal,
   ): Promise<T> {
-    return runRemoteTransaction(this, fn, timeout, signal);
+    return callerStack(runRemoteTransaction(this, fn, timeout, signal));
   }
 
   /** Sends the waiting writes, one group at a time, and lends the writer to transactions in turn. */

@@ -7,12 +7,14 @@
 import type { Params, Row, RunResult, SqlTag, Transaction } from "./types.ts";
 import type { TxRequest } from "./protocol.ts";
 import type { Writer } from "./writer.ts";
+import type { Lease } from "./_write_call.ts";
 import { bindParams } from "./_params.ts";
 import { checkStatement } from "./_classify.ts";
 import {
   callerStack,
   fromErrorData,
   madeOnArrival,
+  pointAtCaller,
   rejectThrown,
   SqliteError,
   toErrorData,
@@ -40,7 +42,24 @@ export async function runTransaction<T>(
   timeout: number,
   signal?: AbortSignal,
 ): Promise<T> {
-  const lease = await writer.acquire(signal);
+  // Errors made on arrival of an answer get the stack of the caller awaiting this (one async
+  // function for both: a transaction on the calling thread costs a few microseconds).
+  try {
+    const turn = writer.acquire(signal);
+    return await leased(writer, turn instanceof Promise ? await turn : turn, fn, timeout);
+  } catch (error) {
+    pointAtCaller(error, runTransaction);
+    throw error;
+  }
+}
+
+/** Runs `fn` in the transaction the writer was lent to by `lease`; see `runTransaction`. */
+function leased<T>(
+  writer: Writer,
+  lease: Lease,
+  fn: (tx: Transaction) => T | Promise<T>,
+  timeout: number,
+): Promise<T> {
   const began = performance.now();
   let ended: string | undefined;
   let statements = 0;
@@ -134,16 +153,19 @@ export async function runTransaction<T>(
     return ending;
   };
   const tx = transactionObject(send);
-  const value = await settle(() => writer.inScope(scope, () => fn(tx)), timeout, "", end);
-  if (first !== undefined) writer.learnTransaction(first, dearest);
-  writer.committed({
-    kind: "transaction",
-    requests: statements - failed,
-    failed,
-    commits: 1,
-    ms: performance.now() - began,
-  });
-  return value;
+  // Once committed: what its kind costs, and the onCommit hook.
+  const committed = () => {
+    if (first !== undefined) writer.learnTransaction(first, dearest);
+    writer.committed({
+      kind: "transaction",
+      requests: statements - failed,
+      failed,
+      commits: 1,
+      ms: performance.now() - began,
+    });
+  };
+  const run = () => writer.inScope(scope, () => fn(tx)) as T | Promise<T>;
+  return settle(run, timeout, "", end, committed);
 }
 
 /**
@@ -159,6 +181,7 @@ export function settle<T>(
   timeout: number,
   limit: string,
   end: (kind: "commit" | "rollback", why: string) => Promise<unknown>,
+  committed?: () => void,
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let timedOut = false;
@@ -176,7 +199,10 @@ export function settle<T>(
     const commit = (value: T) => {
       if (timedOut) return;
       unwatch(deadline);
-      end("commit", "it was committed").then(() => resolve(value), reject);
+      end("commit", "it was committed").then(() => {
+        committed?.();
+        resolve(value);
+      }, reject);
     };
     const rollBack = (error: unknown) => {
       if (timedOut) return;

@@ -124,13 +124,15 @@ export class Writer implements CallOwner {
    * Waits for a transaction's turn in the write order: every write queued before it has been
    * answered, and the writer is lent to it alone until it releases the lease.
    */
-  acquire(signal?: AbortSignal): Promise<Lease> {
+  acquire(signal?: AbortSignal): Lease | Promise<Lease> {
     const nested = refuseNested(this);
     if (nested) return Promise.reject(nested);
     if (this.#broken) return Promise.reject(this.#broken);
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const ticket = new Ticket();
     this.#flushAlone(); // a write made before it, waiting for the end of its tick, goes first
+    // Its turn already: lent at once, with no promise to wait for.
+    if (this.#queue.length === 0 && this.#mayLend()) return this.#lease(0);
+    const ticket = new Ticket();
     this.#queue.push(ticket);
     if (signal) {
       const onAbort = () => {
@@ -220,14 +222,19 @@ export class Writer implements CallOwner {
   }
 
   #lend(ticket: Ticket): void {
-    this.stats.queueWait.add(tickTime() - ticket.at);
+    ticket.grant(this.#lease(tickTime() - ticket.at));
+  }
+
+  /** Lends the writer to a transaction that waited `waited` ms for its turn. */
+  #lease(waited: number): Lease {
+    this.stats.queueWait.add(waited);
     this.#txOpen = true;
     this.stats.counters.transactions++;
     const generation = this.#generation;
     const unretain = this.#client.retain();
     let released = false;
     this.#openInline();
-    ticket.grant({
+    return {
       channel: this.#channel,
       token: ++this.#leases,
       generation,
@@ -248,7 +255,7 @@ export class Writer implements CallOwner {
         };
         done.then(ended, ended);
       },
-    });
+    };
   }
 
   /** Queues a write in call order; resolves with its result after the commit that holds it. */
@@ -419,6 +426,14 @@ export class Writer implements CallOwner {
     return now - this.#burstStart! < BURST_MS;
   }
 
+  /** Whether a transaction whose turn it is may be lent the writer now. */
+  #mayLend(): boolean {
+    // With this thread's connection at hand, wait for the writer's group of transactions to
+    // commit (it does at once when no other joins), then run the next one here.
+    return !this.#txOpen && this.#client.alive && this.#sent === 0 &&
+      !(this.#txEnding > 0 && this.#inline) && this.#mayLendNow();
+  }
+
   /**
    * Sends queued requests while there is room and no transaction holds the writer; lends the
    * writer to a transaction whose turn it is once everything sent before it is answered.
@@ -427,10 +442,7 @@ export class Writer implements CallOwner {
     while (!this.#txOpen && this.#queue.length && this.#client.alive) {
       const head = this.#queue.peek()!;
       if (head instanceof Ticket) {
-        if (this.#sent > 0 || !this.#mayLendNow()) return;
-        // With this thread's connection at hand, wait for the writer's group of transactions to
-        // commit (it does at once when no other joins), then run this one here.
-        if (this.#txEnding > 0 && this.#inline) return;
+        if (!this.#mayLend()) return;
         this.#queue.shift();
         this.#lend(head);
         return;
