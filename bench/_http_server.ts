@@ -8,9 +8,16 @@
 //   GET  /read?id=N            200 {"id":N,"balance":B}       a point read by primary key
 //   POST /write?id=N&delta=D   200 {"id":N,"balance":B+D}     read, UPDATE, INSERT into history
 //
+// Servers (--server): `node` (default) is node:http on every runtime; `native` is the runtime's own
+// server, Deno.serve on Deno and Bun.serve on Bun (node:http on Node, which has no other).
+//
 // Modes: `raw` is the runtime's own binding used synchronously on the main thread (node:sqlite on
 // Deno and Node, bun:sqlite on Bun; bench/_raw.ts's openRaw: WAL, synchronous=NORMAL, busy_timeout
-// 5000), prepared statements reused, the write as BEGIN IMMEDIATE…COMMIT. `walpool` is walpool with
+// 5000), prepared statements reused, the write as BEGIN IMMEDIATE…COMMIT. `raw-callback` is the same
+// binding with the write written as walpool's users write it, an async callback awaiting each
+// statement (`transaction(async (tx) => { await tx.get(…); await tx.run(…); … })`, each statement
+// run synchronously and handed back as a resolved promise): what that shape costs by itself, with
+// no library in between. `walpool` is walpool with
 // default options (plus --options, a JSON object of open options), written the natural way:
 // db.get() for reads, db.transaction() for the read-then-write. `walpool-procedure` runs the same
 // read-then-write as a write procedure (bench/_bank_procedures.ts, db.call()). `walpool-batch` writes with
@@ -20,9 +27,10 @@
 // --accounts=N) when the file is new. Then it prints `listening <port>` (127.0.0.1, a free port).
 // On SIGTERM/SIGINT it stops taking connections, closes the database (walpool commits every write
 // it accepted), checks the file (sum of balances minus the seed = sum of history deltas; history
-// rows = writes answered 2xx) and prints one line `result <json>` with its counters, then exits 0.
+// rows = writes answered 2xx) and prints one line `result <json>` with its counters and the CPU
+// time the process used (every thread) from listening to SIGTERM, then exits 0.
 
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { existsSync } from "node:fs";
 import process from "node:process";
@@ -37,12 +45,16 @@ const flag = (name: string): string | undefined => {
   return arg === undefined ? undefined : arg.slice(name.length + 3);
 };
 const mode = flag("mode") ?? "walpool";
+const serverKind = flag("server") ?? "node";
+if (serverKind !== "node" && serverKind !== "native") {
+  throw new TypeError(`--server must be node or native, not ${serverKind}`);
+}
 const dbPath = flag("db");
 const accounts = Number(flag("accounts") ?? 10_000);
 const initialBalance = 1000;
-if (!["raw", "walpool", "walpool-batch", "walpool-procedure"].includes(mode)) {
+if (!["raw", "raw-callback", "walpool", "walpool-batch", "walpool-procedure"].includes(mode)) {
   throw new TypeError(
-    `--mode must be raw, walpool, walpool-batch or walpool-procedure, not ${mode}`,
+    `--mode must be raw, raw-callback, walpool, walpool-batch or walpool-procedure, not ${mode}`,
   );
 }
 if (!dbPath) throw new TypeError("--db=path is required");
@@ -118,6 +130,68 @@ function rawService(): Service {
   };
 }
 
+/** The statements a `raw-callback` transaction's callback gets: each run now, its result awaited. */
+interface RawTx {
+  get(sql: string, params: number[]): Promise<unknown>;
+  run(sql: string, params: number[]): Promise<unknown>;
+}
+
+function rawCallbackService(): Service {
+  const raw = rawService();
+  const db = openRaw(dbPath!);
+  const statements = new Map<string, ReturnType<typeof db.prepare>>();
+  const statement = (sql: string) => {
+    let stmt = statements.get(sql);
+    if (!stmt) statements.set(sql, stmt = db.prepare(sql));
+    return stmt;
+  };
+  const tx: RawTx = {
+    get: (sql, params) => Promise.resolve(statement(sql).get(...params)),
+    run: (sql, params) => Promise.resolve(statement(sql).run(...params)),
+  };
+  // One transaction at a time: the connection has one, and a callback that awaits lets other
+  // requests in (on Deno's node:http another request's BEGIN then fails: "cannot start a
+  // transaction within a transaction"). The next waits for the one before to end.
+  let last: Promise<unknown> = Promise.resolve();
+  let unfinished = 0; // begun or waiting for their turn
+  async function run<T>(fn: (tx: RawTx) => Promise<T>): Promise<T> {
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      const value = await fn(tx);
+      db.exec("COMMIT");
+      return value;
+    } catch (error) {
+      db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+  function transaction<T>(fn: (tx: RawTx) => Promise<T>): Promise<T> {
+    const turn = unfinished++ ? last.then(() => run(fn)) : run(fn);
+    last = turn.then(() => unfinished--, () => unfinished--);
+    return turn;
+  }
+  return {
+    read(id) {
+      const row = statement(READ).get(id) as Balance | undefined | null;
+      return row ? { id, balance: row.balance } : undefined;
+    },
+    write: (id, delta) =>
+      transaction(async (tx) => {
+        const row = await tx.get(READ, [id]) as Balance | undefined | null;
+        if (!row) return undefined;
+        const balance = row.balance + delta;
+        await tx.run(UPDATE, [balance, id]);
+        await tx.run(HISTORY, [id, delta, Date.now()]);
+        return { id, balance };
+      }),
+    close() {
+      db.close();
+      return raw.close();
+    },
+    stats: () => undefined,
+  };
+}
+
 function walpoolService(db: Database, style: string): Service {
   return {
     async read(id) {
@@ -152,15 +226,19 @@ function walpoolService(db: Database, style: string): Service {
   };
 }
 
-const service = mode === "raw" ? rawService() : walpoolService(
-  await open(dbPath, {
-    ...options,
-    ...(mode === "walpool-procedure"
-      ? { procedures: new URL("./_bank_procedures.ts", import.meta.url) }
-      : {}),
-  }),
-  mode,
-);
+const service = mode === "raw"
+  ? rawService()
+  : mode === "raw-callback"
+  ? rawCallbackService()
+  : walpoolService(
+    await open(dbPath, {
+      ...options,
+      ...(mode === "walpool-procedure"
+        ? { procedures: new URL("./_bank_procedures.ts", import.meta.url) }
+        : {}),
+    }),
+    mode,
+  );
 
 // --- HTTP -----------------------------------------------------------------------------------
 
@@ -169,62 +247,125 @@ const counts = { reads: 0, writes: 0, notFound: 0, badRequest: 0, status5xx: 0 }
 const errors: Record<string, number> = {};
 let firstError: string | undefined;
 
-function send(res: ServerResponse, status: number, value: unknown): void {
-  if (stopping) res.setHeader("connection", "close");
-  res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(value));
+/** An answer: its status and the JSON body. */
+interface Reply {
+  status: number;
+  body: unknown;
 }
 
-function fail(res: ServerResponse, error: unknown): void {
+function failed(error: unknown): Reply {
   const name = errorName(error);
   errors[name] = (errors[name] ?? 0) + 1;
   firstError ??= String((error as Error)?.stack ?? error);
   counts.status5xx++;
-  send(res, 500, { error: name });
+  return { status: 500, body: { error: name } };
 }
 
-function answer(res: ServerResponse, value: Answer, counter: "reads" | "writes"): void {
+function answered(value: Answer, counter: "reads" | "writes"): Reply {
   if (value === undefined) {
     counts.notFound++;
-    send(res, 404, { error: "not found" });
-  } else {
-    counts[counter]++;
-    send(res, 200, value);
+    return { status: 404, body: { error: "not found" } };
   }
+  counts[counter]++;
+  return { status: 200, body: value };
 }
 
-function handle(req: IncomingMessage, res: ServerResponse): void {
-  const url = new URL(req.url ?? "/", "http://localhost");
+/** The answer to a request, whichever server took it: at once when the service answered at once. */
+function respond(method: string, target: string): Reply | Promise<Reply> {
+  const url = new URL(target, "http://localhost");
   const id = Number(url.searchParams.get("id"));
   const delta = Number(url.searchParams.get("delta") ?? 0);
-  const counter = url.pathname === "/read" && req.method === "GET"
+  const counter = url.pathname === "/read" && method === "GET"
     ? "reads"
-    : url.pathname === "/write" && req.method === "POST"
+    : url.pathname === "/write" && method === "POST"
     ? "writes"
     : undefined;
   if (!counter || !Number.isSafeInteger(id) || !Number.isSafeInteger(delta)) {
     counts.badRequest++;
-    send(res, 400, { error: "GET /read?id=N or POST /write?id=N&delta=D" });
-    return;
+    return { status: 400, body: { error: "GET /read?id=N or POST /write?id=N&delta=D" } };
   }
   try {
     const value = counter === "reads" ? service.read(id) : service.write(id, delta);
-    if (value instanceof Promise) {
-      value.then((v) => answer(res, v, counter), (error) => fail(res, error));
-    } else answer(res, value, counter);
+    if (value instanceof Promise) return value.then((v) => answered(v, counter), failed);
+    return answered(value, counter);
   } catch (error) {
-    fail(res, error);
+    return failed(error);
   }
 }
 
-const server = createServer((req, res) => {
+/** The runtime's own server, where it has one (--server=native). */
+interface Native {
+  /** Stops taking connections and closes those kept alive. */
+  stop(): Promise<void>;
+}
+
+type FetchHandler = (request: Request) => Response | Promise<Response>;
+const runtimeGlobals = globalThis as {
+  Deno?: {
+    serve(
+      options: { port: number; hostname: string; onListen(addr: { port: number }): void },
+      handler: FetchHandler,
+    ): { shutdown(): Promise<void> };
+  };
+  Bun?: {
+    serve(options: { port: number; hostname: string; fetch: FetchHandler }): {
+      port: number;
+      stop(closeActive: boolean): Promise<void> | void;
+    };
+  };
+};
+
+function fetchHandler(request: Request): Response | Promise<Response> {
+  const reply = respond(request.method, request.url);
+  const toResponse = (r: Reply) => {
+    const headers: Record<string, string> = { "content-type": "application/json" };
+    if (stopping) headers.connection = "close";
+    return new Response(JSON.stringify(r.body), { status: r.status, headers });
+  };
+  return reply instanceof Promise ? reply.then(toResponse) : toResponse(reply);
+}
+
+function nativeServer(): Native | undefined {
+  if (serverKind !== "native") return undefined;
+  const { Deno, Bun } = runtimeGlobals;
+  if (Deno) {
+    const server = Deno.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      onListen: ({ port }) => console.log(`listening ${port}`),
+    }, fetchHandler);
+    return { stop: () => server.shutdown() };
+  }
+  if (Bun) {
+    const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: fetchHandler });
+    console.log(`listening ${server.port}`);
+    return { stop: async () => void await server.stop(true) };
+  }
+  return undefined; // Node has no server of its own but node:http
+}
+
+function send(res: ServerResponse, reply: Reply): void {
+  if (stopping) res.setHeader("connection", "close");
+  res.writeHead(reply.status, { "content-type": "application/json" })
+    .end(JSON.stringify(reply.body));
+}
+
+let cpuAtListen = process.cpuUsage();
+const native = nativeServer();
+const server = native ? undefined : createServer((req, res) => {
   // The load sends no bodies; drain anything sent so that the connection stays usable.
   req.resume();
-  handle(req, res);
+  const reply = respond(req.method ?? "GET", req.url ?? "/");
+  if (reply instanceof Promise) reply.then((r) => send(res, r));
+  else send(res, reply);
 });
-server.keepAliveTimeout = 60_000;
-server.listen(0, "127.0.0.1", () => {
-  console.log(`listening ${(server.address() as AddressInfo).port}`);
-});
+if (server) {
+  server.keepAliveTimeout = 60_000;
+  server.listen(0, "127.0.0.1", () => {
+    cpuAtListen = process.cpuUsage();
+    console.log(`listening ${(server.address() as AddressInfo).port}`);
+  });
+}
 
 // --- shutdown and the check of the file -------------------------------------------------------
 
@@ -251,11 +392,14 @@ async function stop(): Promise<void> {
     console.log(`result ${JSON.stringify({ error: "shutdown took over 20 s", counts })}`);
     process.exit(3);
   }, 20_000).unref?.();
-  await new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    // The load generator is gone by now; close the kept-alive connections it left.
-    server.closeAllConnections?.();
-  });
+  const cpu = process.cpuUsage(cpuAtListen);
+  if (server) {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      // The load generator is gone by now; close the kept-alive connections it left.
+      server.closeAllConnections?.();
+    });
+  } else await native!.stop();
   let closeError: string | undefined;
   try {
     await service.close();
@@ -275,8 +419,10 @@ async function stop(): Promise<void> {
     `result ${
       JSON.stringify({
         runtime: runtimeVersion(),
-        driver: mode === "raw" ? rawDriver : options.driver ?? rawDriver,
+        server: server ? "node:http" : runtimeGlobals.Deno ? "Deno.serve" : "Bun.serve",
+        driver: mode.startsWith("raw") ? rawDriver : options.driver ?? rawDriver,
         mode,
+        cpuMs: { user: cpu.user / 1000, system: cpu.system / 1000 },
         options,
         counts,
         errors,

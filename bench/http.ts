@@ -6,8 +6,8 @@
 //
 //   npm ci    (once: autocannon, pinned in package.json's devDependencies)
 //   deno run -A bench/http.ts [--runtimes=deno,bun,node] [--modes=raw,walpool,walpool-batch]
-//     [--duration=10] [--warmup=2] [--connections=100] [--writes=10] [--repeat=N]
-//     [--options='{"readers":0}'] [--json=path]
+//     [--server=node|native] [--duration=10] [--warmup=2] [--connections=100] [--writes=10]
+//     [--repeat=N] [--options='{"readers":0}'] [--json=path]
 //   (also `node bench/http.ts …` with Node 22.18+, and `bun bench/http.ts …`)
 //
 // For each runtime (deno: this Deno or the `deno` on PATH; bun and node: on PATH, node must be 22)
@@ -23,11 +23,18 @@
 //
 // The table per runtime: requests/s (autocannon's mean of per-second samples), the ratio to raw of
 // the same runtime in the same run, latency p50/p99 (autocannon keeps whole ms: <1 is under 1 ms),
+// the server's CPU time per request (every thread of its process, from listening to SIGTERM, warm-up
+// included: what a request costs the machine, also when the load generator is what limits req/s),
 // errors (non-2xx answers + connection errors + timeouts) and the server's check of the file.
 // --json=path also keeps every run's figures and walpool's stats() at shutdown.
 //
+// Servers: --server=node (default) is node:http on every runtime; --server=native is Deno.serve on
+// Deno and Bun.serve on Bun (node:http on Node).
+//
 // Modes: raw (node:sqlite DatabaseSync on Deno and Node, bun:sqlite on Bun, synchronous on the main
-// thread, BEGIN IMMEDIATE…COMMIT for the write), walpool (default options; db.get and
+// thread, BEGIN IMMEDIATE…COMMIT for the write), raw-callback (diagnostic: the same binding with the
+// write as an async callback awaiting each statement, the shape db.transaction's users write, with
+// no library in between), walpool (default options; db.get and
 // db.transaction), walpool-procedure (the same read-then-write as a write procedure, db.call),
 // walpool-batch (diagnostic: the write as db.batch([UPDATE, INSERT]), no read).
 
@@ -48,7 +55,7 @@ const flag = (name: string): string | undefined => {
 };
 const allRuntimes = ["deno", "bun", "node"] as const;
 type RuntimeName = typeof allRuntimes[number];
-const allModes = ["raw", "walpool", "walpool-procedure", "walpool-batch"];
+const allModes = ["raw", "raw-callback", "walpool", "walpool-procedure", "walpool-batch"];
 
 const runtimes = (flag("runtimes") ?? allRuntimes.join(",")).split(",") as RuntimeName[];
 const modes = (flag("modes") ?? allModes.join(",")).split(",");
@@ -59,6 +66,7 @@ const writes = Number(flag("writes") ?? 10);
 const repeat = Number(flag("repeat") ?? 1);
 const jsonPath = flag("json");
 const optionsText = flag("options") ?? "{}";
+const serverKind = flag("server") ?? "node";
 const accounts = 10_000;
 
 function usage(message: string): never {
@@ -77,6 +85,7 @@ for (
   if (!(Number(n) >= 1)) usage(`--${name} must be a number >= 1`);
 }
 if (!(warmup >= 0) || !(writes >= 0 && writes <= 100)) usage("bad --warmup or --writes");
+if (serverKind !== "node" && serverKind !== "native") usage("--server must be node or native");
 try {
   const o = JSON.parse(optionsText);
   if (typeof o !== "object" || o === null || Array.isArray(o)) throw new TypeError("not an object");
@@ -150,6 +159,8 @@ interface Load {
 
 interface ServerResult {
   runtime?: string;
+  server?: string;
+  cpuMs?: { user: number; system: number };
   counts?: Record<string, number>;
   errors?: Record<string, number>;
   firstError?: string;
@@ -258,7 +269,8 @@ async function runOnce(runtime: RuntimeName, mode: string, round: number): Promi
     `--mode=${mode}`,
     `--db=${join(dir, "bank.db")}`,
     `--accounts=${accounts}`,
-    ...(mode === "raw" ? [] : [`--options=${optionsText}`]),
+    `--server=${serverKind}`,
+    ...(mode.startsWith("raw") ? [] : [`--options=${optionsText}`]),
   ], repoRoot);
   try {
     const listening = await server.line(/^listening (\d+)$/, 30_000);
@@ -325,7 +337,18 @@ interface Summary {
   errors: number;
   /** Whether every run's file checked out (balances match history, a row per answered write). */
   fileOk?: boolean;
+  /** The server's CPU time (µs, every thread) per request it answered. */
+  cpuPerRequest?: number;
+  /** The server the runs used (node:http, Deno.serve, Bun.serve). */
+  server?: string;
   requestsPerCommit?: number;
+}
+
+/** The server's CPU µs per request it answered, if it reported both. */
+function cpuPerRequest(run: Run): number | undefined {
+  const cpu = run.server?.cpuMs;
+  const answered = Object.values(run.server?.counts ?? {}).reduce((a, b) => a + b, 0);
+  return cpu && answered ? 1000 * (cpu.user + cpu.system) / answered : undefined;
 }
 
 function summarize(runtime: RuntimeName, runs: Run[]): Summary[] {
@@ -343,6 +366,8 @@ function summarize(runtime: RuntimeName, runs: Run[]): Summary[] {
       p50: median(ok.map((r) => r.load!.p50)),
       p99: median(ok.map((r) => r.load!.p99)),
       errors: ok.reduce((n, r) => n + r.load!.non2xx + r.load!.errors + r.load!.timeouts, 0),
+      cpuPerRequest: median(ok.map(cpuPerRequest).filter((n) => n !== undefined) as number[]),
+      server: mine.find((r) => r.server?.server)?.server?.server,
       fileOk: mine.some((r) => r.server?.file)
         ? mine.every((r) => !r.server?.file || r.server.file.ok)
         : undefined,
@@ -364,13 +389,14 @@ const ms = (n: number) => n === 0 ? "<1" : fmt(n);
 
 function table(summaries: Summary[]): string {
   const rows = [
-    ["mode", "req/s", "vs raw", "p50 ms", "p99 ms", "errors", "file check"],
+    ["mode", "req/s", "vs raw", "p50 ms", "p99 ms", "CPU µs/req", "errors", "file check"],
     ...summaries.map((s) => [
       s.mode + (s.failed ? ` (${s.failed}/${s.runs} failed)` : ""),
       fmt(s.requestsPerSecond),
       s.ratioVsRaw === undefined ? "—" : `${fmt(s.ratioVsRaw, 2)}×`,
       ms(s.p50),
       ms(s.p99),
+      fmt(s.cpuPerRequest, 1),
       String(s.errors),
       s.fileOk === undefined ? "—" : s.fileOk ? "ok" : "MISMATCH",
     ]),
@@ -424,7 +450,11 @@ for (const runtime of runtimes) {
   }
   const summary = summarize(runtime, mine);
   summaries.push(...summary);
-  console.log(`\n## ${summary.find((s) => s.version)?.version ?? runtime}\n\n${table(summary)}`);
+  const server = summary.find((s) => s.server)?.server;
+  const title = `${summary.find((s) => s.version)?.version ?? runtime}${
+    server ? `, ${server}` : ""
+  }`;
+  console.log(`\n## ${title}\n\n${table(summary)}`);
   // Anything that went wrong inside the servers, once per run.
   for (const r of mine) {
     const e = r.server;
@@ -450,7 +480,16 @@ if (jsonPath) {
       {
         date: new Date().toISOString(),
         machine: { cpu: cpu(), cpus: availableParallelism() },
-        settings: { connections, duration, warmup, writes, repeat, accounts, options: optionsText },
+        settings: {
+          connections,
+          duration,
+          warmup,
+          writes,
+          repeat,
+          accounts,
+          server: serverKind,
+          options: optionsText,
+        },
         loadGenerator: `autocannon under Node ${nodeVersion}`,
         summaries,
         runs,
