@@ -192,8 +192,8 @@ export interface OpenOptions {
   routeReads?: "adaptive" | "inline" | "workers";
   /**
    * Where interactive transactions, and writes made alone, run. `"adaptive"`: a transaction
-   * whose statements are known to be cheap (under 1 ms each, measured per kind of transaction,
-   * known by its first statement) runs on a write connection of the calling thread when the
+   * whose statements are known to be cheap (under 1 ms each on average, measured per kind of
+   * transaction, known by its first statement) runs on a write connection of the calling thread when the
    * writer is idle, its statements synchronous as with the raw binding; so does a write of a SQL
    * text known to be cheap that is the only one made in its tick while the writer is idle (a
    * commit of its own). Any other, one not seen yet, or any with `durability: "full"`, runs on
