@@ -193,12 +193,12 @@ export interface OpenOptions {
   /**
    * Where interactive transactions, and writes made alone, run. `"adaptive"`: a transaction
    * whose statements are known to be cheap (under 1 ms each on average, measured per kind of
-   * transaction, known by its first statement) runs on a write connection of the calling thread when the
-   * writer is idle, its statements synchronous as with the raw binding; so does a write of a SQL
-   * text known to be cheap that is the only one made in its tick while the writer is idle (a
-   * commit of its own). Any other, one not seen yet, or any with `durability: "full"`, runs on
-   * the writer, where writes made together share a commit. `"writer"`: always on the writer
-   * (where transactions that follow each other closely share one COMMIT).
+   * transaction, known by its first statement) runs on a write connection of the calling thread
+   * when the writer is idle, its statements synchronous as with the raw binding; so does a write
+   * of a SQL text known to be cheap that is the only one made in its tick while the writer is
+   * idle (a commit of its own). Any other, one not seen yet, or any with `durability: "full"`,
+   * runs on the writer, where writes made together share a commit. `"writer"`: always on the
+   * writer (where transactions that follow each other closely share one COMMIT).
    * @default {"adaptive"}
    */
   routeTransactions?: "adaptive" | "writer";
