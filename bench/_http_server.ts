@@ -137,7 +137,6 @@ interface RawTx {
 }
 
 function rawCallbackService(): Service {
-  const raw = rawService();
   const db = openRaw(dbPath!);
   const statements = new Map<string, ReturnType<typeof db.prepare>>();
   const statement = (sql: string) => {
@@ -186,7 +185,7 @@ function rawCallbackService(): Service {
       }),
     close() {
       db.close();
-      return raw.close();
+      return Promise.resolve();
     },
     stats: () => undefined,
   };
