@@ -407,7 +407,9 @@ export class Database implements AsyncDisposable {
    * Runs `fn` in an interactive transaction on the writer: it commits when `fn` resolves and
    * rolls back when it throws. Other writes wait until it ends; reads go on (seeing the state
    * before it). Inside `fn`, use `tx`, never `db`, for writes: a write through `db` would wait for
-   * the transaction itself, so it is rejected at once.
+   * the transaction itself, so it is rejected at once. When its turn has come (the writer idle,
+   * no write waiting before it), `fn` starts inside this call; otherwise once the writes before
+   * it are done.
    *
    * When the writer is idle (nothing in flight) and `durability` is `"normal"`, the transaction
    * runs on a write connection of your thread, its statements synchronous as with the raw

@@ -234,3 +234,35 @@ describe("interactive transactions", () => {
     assert.ok(db.stats().lockWaitMs >= 100, `lockWaitMs ${db.stats().lockWaitMs}`);
   });
 });
+
+describe("when a transaction's callback starts", () => {
+  for (const routeTransactions of ["adaptive", "writer"] as const) {
+    it(`inside the call when its turn has come, after the writes made before it otherwise (${routeTransactions})`, async () => {
+      const db = await open(tempPath(), { routeTransactions });
+      try {
+        await db.exec("CREATE TABLE t(v INTEGER)");
+        let started = false;
+        const first = db.transaction(async (tx) => {
+          started = true;
+          await tx.run("INSERT INTO t VALUES (1)");
+        });
+        assert.equal(started, true, "the writer was idle: the callback ran inside the call");
+        await first;
+
+        started = false;
+        const write = db.run("INSERT INTO t VALUES (2)");
+        let seen: unknown;
+        const second = db.transaction(async (tx) => {
+          started = true;
+          seen = await tx.get("SELECT count(*) AS n FROM t");
+        });
+        assert.equal(started, false, "a write made before it: the callback waits for its turn");
+        await Promise.all([write, second]);
+        assert.equal(started, true);
+        assert.deepEqual(seen, { n: 2 }, "the write made before it was applied first");
+      } finally {
+        await db.close();
+      }
+    });
+  }
+});
