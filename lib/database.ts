@@ -448,16 +448,14 @@ export class Database implements AsyncDisposable {
    */
   transaction<T>(fn: (tx: Transaction) => T | Promise<T>, opts?: TransactionOptions): Promise<T> {
     // The engine's transaction points its errors at the caller itself (see pointAtCaller).
-    try {
+    return rejectThrown(() => {
       if (this.#closing) throw new ClosedError();
       if (typeof fn !== "function") throw new TypeError("transaction() takes a function");
       const timeout = opts?.timeout === undefined
         ? this.#timeout
         : integerOption("timeout", opts.timeout, 1);
       return this.#engine.transaction(fn, timeout, opts?.signal);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    });
   }
 
   /**

@@ -121,8 +121,9 @@ export class Writer implements CallOwner {
   }
 
   /**
-   * Waits for a transaction's turn in the write order: every write queued before it has been
-   * answered, and the writer is lent to it alone until it releases the lease.
+   * A transaction's turn in the write order: every write queued before it has been answered,
+   * and the writer is lent to it alone until it releases the lease. The lease itself when the
+   * turn has already come (nothing queued, the writer free), else a promise of it.
    */
   acquire(signal?: AbortSignal): Lease | Promise<Lease> {
     const nested = refuseNested(this);
