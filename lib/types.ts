@@ -182,9 +182,9 @@ export interface OpenOptions {
   /**
    * Where reads run. `"adaptive"`: per SQL text, by what a read of it costs (a moving average,
    * measured where it runs): one that costs less than a worker round trip (0.1 ms) runs on a
-   * read connection on the calling thread; a dearer one, one not seen yet, or any read once
-   * inline reads took 5 ms without the calling thread's event loop turning, goes to a reader
-   * worker.
+   * read connection on the calling thread; a dearer one, or one not seen yet, goes to a reader
+   * worker. Once inline reads took 5 ms without the calling thread's event loop turning, the
+   * next ones wait for it to turn.
    * `"inline"`: always on the calling thread. `"workers"`: always on the reader workers. With
    * `readers: 0` every read is inline. A call can force a side with `route`.
    * @default {"adaptive"}
