@@ -288,6 +288,49 @@ export function conformance(target: Target, skip: true | string): void {
         });
       }
 
+      for (const readers of [0, 2]) {
+        it(`reads a column renamed by another connection under its new name (readers: ${readers})`, async () => {
+          const path = await place();
+          const db = use(await openDb({ readers }, path));
+          await db.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v)");
+          await db.run("INSERT INTO t(v) VALUES ('a')");
+          const routes = [undefined, "inline", "workers"] as const;
+          const read = (sql: string) =>
+            Promise.all(routes.map((route) => db.get(sql, [], { route })));
+          // Prepared and cached everywhere first (each statement read several times).
+          for (let i = 0; i < 20; i++) {
+            assert.deepEqual(await read("SELECT * FROM t"), routes.map(() => ({ id: 1, v: "a" })));
+            assert.deepEqual(await read("SELECT v FROM t"), routes.map(() => ({ v: "a" })));
+          }
+          const other = use(await openDb({ readers: 0 }, path));
+          // The same number of columns, a name that differs only in case: SQLite names a bare
+          // column by its declaration, so `SELECT v` now reads a column called V.
+          await other.exec("ALTER TABLE t RENAME COLUMN v TO V");
+          for (let i = 0; i < 3; i++) {
+            assert.deepEqual(await read("SELECT * FROM t"), routes.map(() => ({ id: 1, V: "a" })));
+            assert.deepEqual(await read("SELECT v FROM t"), routes.map(() => ({ V: "a" })));
+          }
+          await other.exec("ALTER TABLE t ADD COLUMN w DEFAULT 7");
+          assert.deepEqual(
+            await read("SELECT * FROM t"),
+            routes.map(() => ({ id: 1, V: "a", w: 7 })),
+          );
+        });
+      }
+
+      it("reads a column named __proto__ as an own property of a plain object", async () => {
+        const db = use(await fresh());
+        for (const route of [undefined, "inline", "workers"] as const) {
+          const row = await db.get<Record<string, unknown>>(
+            `SELECT 1 AS "__proto__", 2 AS x`,
+            [],
+            { route },
+          );
+          assert.equal(Object.getPrototypeOf(row), Object.prototype);
+          assert.deepEqual(Object.entries(row!), [["__proto__", 1], ["x", 2]]);
+        }
+      });
+
       it("sends INSERT … RETURNING through get/all to the writer", async () => {
         const db = use(await fresh());
         assert.deepEqual(await db.get("INSERT INTO t(v) VALUES ('x') RETURNING id, v"), {
