@@ -37,7 +37,7 @@ function put(row: Row, key: string, value: unknown): void {
 
 /**
  * How many statements this connection has compiled, counted by an authorizer, where the binding
- * has one (Deno; Node from 24). SQLite compiles a prepared statement again when the schema
+ * has one (Deno; Node 25, not Node 22). SQLite compiles a prepared statement again when the schema
  * changed (a column renamed by any connection), and its result columns may then change: names
  * kept from before are good as long as the count has not moved.
  */
