@@ -59,17 +59,18 @@ function statement(
   numbersFirst: boolean,
 ): DriverStatement {
   const args = (p: BindParams) => (Array.isArray(p) ? p : [p]) as unknown[];
-  const exact = <T>(read: () => T, rows: (r: T) => (Row | unknown[])[]): T => {
-    const first = read();
-    if (!rows(first).some(mayBeRounded)) return first;
+  /** `read` again with integers as bigint (narrowed after), its statement changing nothing. */
+  const exactly = <T>(read: (...a: unknown[]) => T, a: unknown[]): T => {
     stmt.safeIntegers(true);
     try {
-      return read();
+      return read.apply(stmt, a);
     } finally {
       stmt.safeIntegers(false);
     }
   };
   const narrow = safeIntegers ? (r: Row) => r : narrowRow;
+  // Rows read as numbers hold no bigint: returned as they are unless one may be rounded (the
+  // common case of a point read on the calling thread costs one loop over its values, no more).
   return {
     run(p) {
       const r = stmt.run(...args(p));
@@ -79,18 +80,25 @@ function statement(
       };
     },
     get(p) {
-      const read = () => stmt.get(...args(p));
-      const row = numbersFirst ? exact(read, (r) => r ? [r] : []) : read();
-      return row === null ? undefined : narrow(row);
+      const a = args(p);
+      const row = stmt.get(...a);
+      if (row === null) return undefined;
+      if (!numbersFirst) return narrow(row);
+      if (!mayBeRounded(row)) return row;
+      const again = exactly(stmt.get, a);
+      return again === null ? undefined : narrow(again);
     },
     all(p) {
-      const read = () => stmt.all(...args(p));
-      return (numbersFirst ? exact(read, (rows) => rows) : read()).map(narrow);
+      const a = args(p);
+      const rows = stmt.all(...a);
+      if (!numbersFirst) return rows.map(narrow);
+      return rows.some(mayBeRounded) ? exactly(stmt.all, a).map(narrow) : rows;
     },
     values(p) {
-      const read = () => stmt.values(...args(p));
-      const rows = numbersFirst ? exact(read, (rows) => rows) : read();
-      return safeIntegers ? rows : rows.map(narrowRow);
+      const a = args(p);
+      const rows = stmt.values(...a);
+      if (!numbersFirst) return safeIntegers ? rows : rows.map(narrowRow);
+      return rows.some(mayBeRounded) ? exactly(stmt.values, a).map(narrowRow) : rows;
     },
     iterate(p) {
       // Rows stepped one by one cannot be read again: integers are read as bigint and narrowed.
