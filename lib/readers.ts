@@ -202,7 +202,10 @@ export class Readers {
     if (place === INLINE) {
       return this.#readInline(this.#idleWriteConnection() ?? this.#inline!, kind, sql, params);
     }
-    if (place === LATER) return this.#turn!.then(() => this.read(kind, sql, params, route));
+    if (place === LATER) {
+      // Its error, made after the turn, gets the caller's stack as a worker's answer would.
+      return callerStack(this.#turn!.then(() => this.read(kind, sql, params, route)));
+    }
     const worker = this.#choose();
     if (!worker) {
       if (this.#inline) return this.#readInline(this.#inline, kind, sql, params);
