@@ -51,28 +51,28 @@ describe("error stacks", () => {
   // V8 follows the promise chain by itself; Bun's stack needs callerStack (it fails without).
   it("a read that failed after waiting for the event loop to turn names the caller", async () => {
     const adaptive = await open(tempPath(), { readers: 1 });
+    const READ = "SELECT v FROM big WHERE id = ?";
+    async function readPastTheBurst() {
+      let turned = false;
+      setTimeout(() => (turned = true), 0);
+      while (!turned) await adaptive.get(READ, [1]);
+      // The turn has come: the burst limit is counting again. Fill it without awaiting, then
+      // read the row that fails, after the next turn.
+      const began = performance.now();
+      while (performance.now() - began < 20) adaptive.get(READ, [1]);
+      await adaptive.get(READ, [2]);
+    }
     try {
       await adaptive.exec("CREATE TABLE big(id INTEGER PRIMARY KEY, v)");
       await adaptive.batch([
         { sql: "INSERT INTO big(id, v) VALUES (1, 1)" },
         { sql: "INSERT INTO big(id, v) VALUES (2, ?)", params: [2n ** 60n] },
       ]);
-      const READ = "SELECT v FROM big WHERE id = ?";
-      // Known to be cheap (it then runs on this thread), then read until one waits for the turn.
+      // Known to be cheap first: it then runs on this thread.
       for (let i = 0; i < 100 && adaptive.stats().inlineReads === 0; i++) {
         await adaptive.get(READ, [1]);
       }
       assert.ok(adaptive.stats().inlineReads > 0, "the point read never ran on this thread");
-      async function readPastTheBurst() {
-        let turned = false;
-        setTimeout(() => (turned = true), 0);
-        while (!turned) await adaptive.get(READ, [1]);
-        // The turn has come: the burst limit is counting again, this read runs at once. Fill
-        // it, then read the row that fails after the next turn.
-        const began = performance.now();
-        while (performance.now() - began < 20) adaptive.get(READ, [1]);
-        await adaptive.get(READ, [2]);
-      }
       const error = await readPastTheBurst().then(() => assert.fail("resolved"), (e: Error) => e);
       assert.equal(error.name, "RangeError", String(error));
       assert.match(error.stack!, callerFrame("readPastTheBurst"));
