@@ -8,6 +8,7 @@ import type { RunResult } from "./types.ts";
 import { RemoteError } from "./errors.ts";
 import { codeFromMessage, codeName, codeNumber } from "./_sqlite_codes.ts";
 import { narrowInteger, rowid } from "./_integers.ts";
+import { setColumn } from "./_rows.ts";
 
 /** A value as Hrana carries it (64-bit integers as decimal strings, blobs as base64). */
 export type HranaValue =
@@ -296,7 +297,9 @@ export function resultOf(
   const names = result.cols.map((c, i) => c.name ?? `column${i}`);
   const toRow = (row: HranaValue[]) => {
     const out: Record<string, unknown> = {};
-    for (let i = 0; i < names.length; i++) out[names[i]] = fromValue(row[i], safeIntegers);
+    for (let i = 0; i < names.length; i++) {
+      setColumn(out, names[i], fromValue(row[i], safeIntegers));
+    }
     return out;
   };
   if (kind === "get") return result.rows.length ? toRow(result.rows[0]) : undefined;

@@ -20,6 +20,7 @@ import type {
   DriverStatement,
 } from "../driver.ts";
 import { narrowRow, rowid } from "../_integers.ts";
+import { setColumn } from "../_rows.ts";
 import { codeFromMessage, codeName } from "../_sqlite_codes.ts";
 
 type Row = Record<string, unknown>;
@@ -98,7 +99,7 @@ function statement(
     columns ??= stmt.columnNames();
     return values.map((v) => {
       const row: Row = {};
-      for (let i = 0; i < columns!.length; i++) row[columns![i]] = v[i];
+      for (let i = 0; i < columns!.length; i++) setColumn(row, columns![i], v[i]);
       return safe ? row : narrowRow(row);
     });
   };

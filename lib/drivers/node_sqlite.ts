@@ -7,6 +7,7 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { BindParams, Driver, DriverConnection, DriverStatement } from "../driver.ts";
 import { rowid } from "../_integers.ts";
+import { setColumn } from "../_rows.ts";
 import { codeFromMessage, codeName } from "../_sqlite_codes.ts";
 
 type Row = Record<string, unknown>;
@@ -19,21 +20,9 @@ type Args = Parameters<StatementSync["run"]>;
 // the same time per read).
 const plain = (row: unknown): Row => {
   const out: Row = {};
-  for (const key in row as Row) put(out, key, (row as Row)[key]);
+  for (const key in row as Row) setColumn(out, key, (row as Row)[key]);
   return out;
 };
-
-/** `row[key] = value` as an own property, also for a column named `__proto__`. */
-function put(row: Row, key: string, value: unknown): void {
-  if (key === "__proto__") {
-    Object.defineProperty(row, key, {
-      value,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  } else row[key] = value;
-}
 
 /**
  * How many statements this connection has compiled, counted by an authorizer, where the binding
@@ -96,7 +85,7 @@ function statement(
         .map((c) => c.name);
     }
     const out: Row = {};
-    for (let i = 0; i < names.length; i++) put(out, names[i], values[i]);
+    for (let i = 0; i < names.length; i++) setColumn(out, names[i], values[i]);
     return out;
   };
   const toRow = (compiles ? fromArray : plain) as (row: unknown) => Row;
