@@ -13,6 +13,7 @@ import { Connection } from "./_connection.ts";
 import { type ChunkSource, inlineSource } from "./_stream.ts";
 import { isBusy } from "./_sqlite_codes.ts";
 import { nextTurn } from "./_runtime.ts";
+import { learnCost } from "./_costs.ts";
 import { callerStack, fromErrorData, toErrorData, WorkerError } from "./errors.ts";
 
 /** Where reads run: decided per SQL text by cost, or always on one side. */
@@ -107,7 +108,7 @@ export class Readers {
         this.#busyMs[i] += message.ms ?? 0;
         if (message.costs) {
           for (const sql in message.costs) {
-            this.#learn(sql, message.costs[sql]);
+            learnCost(this.#costs, sql, message.costs[sql]);
           }
         }
         for (const k in message.batch.errors) {
@@ -148,13 +149,6 @@ export class Readers {
   /** Reads waiting for an answer. */
   get outstanding(): number {
     return this.#workers.reduce((n, w) => n + (w?.outstanding ?? 0), 0);
-  }
-
-  /** Notes what a read of `sql` cost (ms). */
-  #learn(sql: string, ms: number): void {
-    const known = this.#costs.get(sql);
-    if (known === undefined && this.#costs.size >= 4096) this.#costs.clear();
-    this.#costs.set(sql, known === undefined ? ms : known * 0.8 + ms * 0.2);
   }
 
   /**
@@ -285,7 +279,7 @@ export class Readers {
       if (timed) {
         const ms = performance.now() - began;
         this.#burstMs += ms;
-        if (this.#routing === "adaptive") this.#learn(sql, ms);
+        if (this.#routing === "adaptive") learnCost(this.#costs, sql, ms);
       } else {
         this.#burstMs += known!;
       }

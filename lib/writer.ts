@@ -16,6 +16,7 @@ import { Connection } from "./_connection.ts";
 import { execute, rollbackQuietly } from "./group_commit.ts";
 import { isBusy } from "./_sqlite_codes.ts";
 import { toErrorData } from "./errors.ts";
+import { learnCost } from "./_costs.ts";
 
 /**
  * The writes that may run alone on the calling thread: plain INSERT, UPDATE, DELETE, REPLACE
@@ -160,15 +161,14 @@ export class Writer implements CallOwner {
 
   /**
    * Notes what the dearest statement of a transaction that began with `first` took (ms). A
-   * moving average: one slow run (a collection, a checkpoint in its COMMIT, the writer's answer
+   * moving average in which one sample counts for a few times the average at most (see
+   * learnCost): one slow run (a collection, a checkpoint in its COMMIT, the writer's answer
    * delayed behind other work) no longer sends the kind to the writer, where every transaction
    * of it then held the writer across the event loop (measured: queueWait p99 25 -> 10 ms in the
    * HTTP service); a kind that is dear run after run still goes there within a few runs.
    */
   learnTransaction(first: string, ms: number): void {
-    const known = this.#txCosts.get(first);
-    if (known === undefined && this.#txCosts.size >= 4096) this.#txCosts.clear();
-    this.#txCosts.set(first, known === undefined ? ms : known * 0.8 + ms * 0.2);
+    learnCost(this.#txCosts, first, ms);
   }
 
   /**
@@ -301,9 +301,7 @@ export class Writer implements CallOwner {
   #writeCosts = new Map<string, number>();
 
   #learnWrite(sql: string, ms: number): void {
-    const known = this.#writeCosts.get(sql);
-    if (known === undefined && this.#writeCosts.size >= 4096) this.#writeCosts.clear();
-    this.#writeCosts.set(sql, known === undefined ? ms : known * 0.8 + ms * 0.2); // as learnTransaction
+    learnCost(this.#writeCosts, sql, ms);
   }
 
   /**

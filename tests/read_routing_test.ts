@@ -6,6 +6,8 @@ import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { type Database, open } from "../mod.ts";
 import { internals } from "../lib/database.ts";
+import { learnCost } from "../lib/_costs.ts";
+import { INLINE_MAX_MS } from "../lib/readers.ts";
 import { tempPath } from "./_helpers.ts";
 
 const POINT = "SELECT v FROM t WHERE id = ?";
@@ -126,5 +128,21 @@ describe("where reads run (routeReads: adaptive)", () => {
     await closed;
     assert.equal(rows.length, pending.length);
     for (const [i, row] of rows.entries()) assert.deepEqual(row, { v: `v${1 + (i % 100)}` });
+  });
+
+  it("one slow sample does not make a cheap text dear; a text dear run after run soon is", () => {
+    const costs = new Map<string, number>();
+    for (let i = 0; i < 50; i++) learnCost(costs, "cheap", 0.002);
+    learnCost(costs, "cheap", 5); // a 5 ms collection inside one timed read
+    assert.ok(costs.get("cheap")! < INLINE_MAX_MS, `${costs.get("cheap")} ms after one pause`);
+    for (const start of [0.002, 0]) { // 0: a read too quick for the clock
+      costs.set("grows", start);
+      let samples = 0;
+      while (costs.get("grows")! <= INLINE_MAX_MS && samples < 100) {
+        learnCost(costs, "grows", 5);
+        samples++;
+      }
+      assert.ok(samples <= 10, `${samples} samples of 5 ms to pass 0.1 ms from ${start} ms`);
+    }
   });
 });
