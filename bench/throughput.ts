@@ -7,8 +7,9 @@
 //
 // --quick (or WALPOOL_BENCH_QUICK=1) scales every count down 10x. --only runs some scenarios.
 // --repeat=N measures each number N times and keeps the fastest (default 3, 1 in quick mode).
-// A full run writes its results under its runtime's key in bench/results.json (bench/chart.ts
-// draws them); a quick run writes JSON only when --json=path is given. Scenarios:
+// A full run of every scenario writes its results under its runtime's key in bench/results.json
+// (bench/chart.ts draws them); a quick or --only run writes JSON only when --json=path is given.
+// Scenarios:
 //
 // (1) many small writes: 256 concurrent callers awaiting single-row INSERTs
 // (2) the same with durability "full" (synchronous = FULL)
@@ -38,8 +39,10 @@ const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.spl
 const quick = args.includes("--quick") || process.env.WALPOOL_BENCH_QUICK === "1";
 const only = flag("only")?.split(",");
 const repeat = Number(flag("repeat") ?? (quick ? 1 : 3));
+// bench/results.json holds full runs of every scenario only: a partial run (--only) replacing a
+// runtime's entry would leave the chart with missing scenarios.
 const jsonPath = flag("json") ??
-  (quick ? undefined : fileURLToPath(new URL("./results.json", import.meta.url)));
+  (quick || only ? undefined : fileURLToPath(new URL("./results.json", import.meta.url)));
 const scaled = (n: number) => Math.max(1, Math.round(quick ? n / 10 : n));
 
 const ROWS = scaled(100_000); // (1), (2) walpool, (3), (4)
