@@ -29,6 +29,7 @@ interface DbStatement {
   run(...params: unknown[]): number;
   values(...params: unknown[]): unknown[][];
   columnNames(): string[];
+  readonly readonly: boolean;
   readonly bindParameterCount: number;
   bindParameterName(i: number): string;
   finalize(): void;
@@ -93,13 +94,20 @@ function statement(
       return named[n];
     });
   };
-  let columns: string[] | undefined;
   const rows = (p: BindParams): Row[] => {
-    const values = withCode(db, () => stmt.values(args(p)));
-    columns ??= stmt.columnNames();
+    let values = withCode(db, () => stmt.values(args(p)));
+    // Asked again each call: SQLite compiles the statement again after a schema change (a column
+    // renamed or added by another connection), and its columns are then what it compiled last.
+    const columns = stmt.columnNames();
+    // The binding counts a statement's columns before its first step, where SQLite compiles it
+    // again: the first rows after a change lack a column added. A read runs again (it changes
+    // nothing); a write with RETURNING keeps the columns it has.
+    if (values.length && values[0].length !== columns.length && stmt.readonly) {
+      values = withCode(db, () => stmt.values(args(p)));
+    }
     return values.map((v) => {
       const row: Row = {};
-      for (let i = 0; i < columns!.length; i++) setColumn(row, columns![i], v[i]);
+      for (let i = 0; i < columns.length; i++) setColumn(row, columns[i], v[i]);
       return safe ? row : narrowRow(row);
     });
   };
