@@ -46,12 +46,21 @@ export class Readers {
   #idleWriteConnection: () => Connection | undefined = () => undefined;
   /** Per SQL text, what one read costs (ms, moving average), as measured where it ran. */
   #costs = new Map<string, number>();
-  /**
-   * Milliseconds of inline reads since the event loop last turned, and the next turn while they
-   * are counted (reads past the limit wait for it).
-   */
+  /** Milliseconds of inline reads since the event loop last turned, and whether it is watched. */
   #burstMs = 0;
+  #turnMarked = false;
+  /**
+   * Resolves once the event loop has turned: made only when a read past the limit waits for it
+   * (not at every turn, where the reads of most turns stay under the limit).
+   */
   #turn: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+  #turned = () => {
+    this.#turnMarked = false;
+    const wake = this.#wake;
+    this.#turn = this.#wake = undefined;
+    wake?.();
+  };
   #next = 0;
   #nextId = 1;
   #closing = false;
@@ -162,14 +171,10 @@ export class Readers {
     if (this.#routing !== "adaptive") return INLINE;
     const cost = this.#costs.get(sql);
     if (cost === undefined || cost > INLINE_MAX_MS) return WORKER;
-    if (!this.#turn) {
+    if (!this.#turnMarked) {
+      this.#turnMarked = true;
       this.#burstMs = 0;
-      this.#turn = new Promise((resolve) =>
-        nextTurn(() => {
-          this.#turn = undefined;
-          resolve();
-        })
-      );
+      nextTurn(this.#turned);
     }
     return this.#burstMs < INLINE_BURST_MS ? INLINE : LATER;
   }
@@ -198,7 +203,8 @@ export class Readers {
     }
     if (place === LATER) {
       // Its error, made after the turn, gets the caller's stack as a worker's answer would.
-      return callerStack(this.#turn!.then(() => this.read(kind, sql, params, route)));
+      this.#turn ??= new Promise((resolve) => (this.#wake = resolve));
+      return callerStack(this.#turn.then(() => this.read(kind, sql, params, route)));
     }
     const worker = this.#choose();
     if (!worker) {
