@@ -33,8 +33,11 @@ export interface Lease {
   readonly token: number;
   /** The writer worker it was lent on (its transactions' numbers start over with each). */
   readonly generation: number;
-  /** Ends the lease once COMMIT or ROLLBACK is sent; `done` settles when it was answered. */
-  release(done: Promise<unknown>): void;
+  /**
+   * Ends the lease once COMMIT or ROLLBACK is sent; `done` settles when it was answered (none:
+   * it was, at once).
+   */
+  release(done?: Promise<unknown>): void;
   /**
    * The calling thread's own write connection, when the writer is idle (nothing in flight, no
    * transaction of its group left to commit) and it may run the transaction itself: see

@@ -114,6 +114,11 @@ export class WriterStats {
     this.notify({ kind: "group", requests, failed, commits: commits.length, ms });
   }
 
+  /** Whether there is an onCommit hook (else events need not be made). */
+  get hooked(): boolean {
+    return this.#onCommit !== undefined;
+  }
+
   /** Calls the onCommit hook; an error it throws is logged, never passed on to walpool. */
   notify(event: CommitEvent): void {
     if (!this.#onCommit) return;

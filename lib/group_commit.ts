@@ -4,7 +4,7 @@
 // run requests in one transaction and say how that went (`commitGroupAsync`, for a remote one).
 
 import type { DriverRunResult } from "./driver.ts";
-import type { Answer, TxRequest, WriteRequest } from "./protocol.ts";
+import type { Answer, TxBody, TxRequest, WriteRequest } from "./protocol.ts";
 import type { Connection } from "./_connection.ts";
 import { toErrorData } from "./errors.ts";
 import { callProcedure } from "./_procedures.ts";
@@ -142,7 +142,7 @@ export function failed(conn: Connection, req: { id: number }, error: unknown): A
 }
 
 /** Carries out one request; several statements run inside a savepoint, so all or none apply. */
-export function execute(conn: Connection, req: WriteRequest | TxRequest): unknown {
+export function execute(conn: Connection, req: TxBody<WriteRequest | TxRequest>): unknown {
   switch (req.kind) {
     case "run":
       return conn.run(req.sql, req.params) as DriverRunResult;

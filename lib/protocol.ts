@@ -82,6 +82,9 @@ export type TxRequest =
   )
   & { tx: number };
 
+/** A request without its id and transaction: what a caller hands over (`R` one of the above). */
+export type TxBody<R = TxRequest> = R extends unknown ? Omit<R, "id" | "tx"> : never;
+
 /** What a read returns: the first row, every row, or every row as an array of values. */
 export type ReadKind = "get" | "all" | "values";
 

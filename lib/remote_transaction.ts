@@ -24,7 +24,8 @@ import {
   SqliteError,
   TransactionError,
 } from "./errors.ts";
-import { settle, transactionObject, type TxBody } from "./transaction.ts";
+import { settle, transactionObject } from "./transaction.ts";
+import type { TxBody } from "./protocol.ts";
 
 /** What a remote transaction needs of its engine. */
 export interface TransactionHost {
@@ -177,9 +178,9 @@ export async function runRemoteTransaction<T>(
   };
 
   const scope = { open: true };
-  const tx = transactionObject((body) => callerStack(send(body)));
+  const tx = transactionObject({ send: (body) => callerStack(send(body)) });
   const limit = `; a remote transaction is limited to ${SQLD_TRANSACTION_MS} ms by the server`;
-  const value = await settle(() => engine.inScope(scope, () => fn(tx)), timeout, limit, end);
+  const value = await settle(() => engine.inScope(scope, () => fn(tx)), timeout, limit, { end });
   engine.stats_.notify({
     kind: "transaction",
     requests: statements - failed,

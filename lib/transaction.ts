@@ -5,9 +5,10 @@
 // writer for microseconds, not for as long as other work delays its answers.
 
 import type { Params, Row, RunResult, SqlTag, Transaction } from "./types.ts";
-import type { TxRequest } from "./protocol.ts";
+import type { TxBody, TxRequest } from "./protocol.ts";
 import type { Writer } from "./writer.ts";
 import type { Lease } from "./_write_call.ts";
+import type { TransactionScope } from "./_tx_scope.ts";
 import { bindParams } from "./_params.ts";
 import { checkStatement } from "./_classify.ts";
 import {
@@ -32,9 +33,6 @@ import { unwatch, watch } from "./_deadlines.ts";
  */
 const SYNC_MS = 2;
 
-/** A statement of a transaction, without its id and transaction. */
-export type TxBody<R = TxRequest> = R extends unknown ? Omit<R, "id" | "tx"> : never;
-
 /** Runs `fn` in an interactive transaction; see `Database.transaction`. */
 export async function runTransaction<T>(
   writer: Writer,
@@ -46,145 +44,210 @@ export async function runTransaction<T>(
   // function for both: a transaction on the calling thread costs a few microseconds).
   try {
     const turn = writer.acquire(signal);
-    return await leased(writer, turn instanceof Promise ? await turn : turn, fn, timeout);
+    const run = new TxRun(writer, turn instanceof Promise ? await turn : turn);
+    return await settle(() => writer.inScope(run, () => fn(run.tx)), timeout, "", run);
   } catch (error) {
     pointAtCaller(error, runTransaction);
     throw error;
   }
 }
 
-/** Runs `fn` in the transaction the writer was lent to by `lease`; see `runTransaction`. */
-function leased<T>(
-  writer: Writer,
-  lease: Lease,
-  fn: (tx: Transaction) => T | Promise<T>,
-  timeout: number,
-): Promise<T> {
-  const began = performance.now();
-  let ended: string | undefined;
-  let statements = 0;
-  let failed = 0;
-  let nextId = 1;
-  // Run here, on this thread's write connection, while the writer is idle (see Writer
-  // #openInline); else, or if its BEGIN finds the lock taken, by the writer.
-  let here = lease.inline ? new InlineTransaction(lease.inline) : undefined;
-  /** The first statement's SQL (what transactions are known by), and the dearest statement. */
-  let first: string | undefined;
-  let dearest = 0;
-  /** Runs a statement on the writer, over its channel: every request names its transaction. */
-  const viaWriter = async (body: TxBody, syncMs = SYNC_MS): Promise<unknown> => {
-    const started = performance.now();
-    try {
-      const req = { ...body, id: nextId++, tx: lease.token } as TxRequest;
-      const answer = await lease.channel.call(req, syncMs);
-      if (answer.error) throw fromErrorData(answer.error);
-      return answer.value;
-    } finally {
-      dearest = Math.max(dearest, performance.now() - started);
-    }
-  };
-  const scope = { open: true };
-  // The transaction begins at its first statement; a callback that runs no statement begins
-  // nothing. On this thread, a statement is answered at once, with no promise of its own to
-  // await in between: as cheap as the raw binding's call, but for the promise it resolves.
-  const send = (body: TxBody): Promise<unknown> => {
-    if (ended) {
-      return Promise.reject(
-        new TransactionError(`The transaction has ended (${ended})`, "ended"),
-      );
-    }
-    statements++;
-    if (first === undefined) {
-      first = "sql" in body ? body.sql : "";
-      // Only a transaction known to be cheap runs here (a dear statement would hold this thread).
-      if (here && !writer.cheapTransaction(first)) here = undefined;
-      if (here) writer.stats.counters.inlineTransactions++;
-    }
-    if (here) {
-      const started = performance.now();
-      try {
-        if (here.begin()) return Promise.resolve(here.run(body));
-        here = undefined; // another connection holds the lock: the writer waits for it instead
-        writer.stats.counters.inlineTransactions--;
-      } catch (error) {
-        failed++;
-        return Promise.reject(error);
-      } finally {
-        dearest = Math.max(dearest, performance.now() - started);
-      }
-    }
-    return callerStack(
-      viaWriter(body).catch((error) => {
-        failed++;
-        throw error;
-      }),
-    );
-  };
+/** How `settle` ends a transaction. */
+export interface Ending {
   /**
-   * Ends the transaction, once: a later call gets the first one's outcome. The writer answers
-   * COMMIT at once with the number it gave the transaction in its group, and the group commits
-   * soon after: the writer is released to the next transaction without waiting for that COMMIT
-   * (or its fsync), and this one resolves once the writer reports the group committed.
+   * COMMIT or ROLLBACK, once (a later call gets the first one's outcome): `undefined` when it
+   * ended at once, else a promise of the end.
    */
-  let ending: Promise<unknown> | undefined;
-  const end = (kind: "commit" | "rollback", why: string): Promise<unknown> => {
-    if (ending) return ending;
-    ended = why;
-    scope.open = false;
-    if (statements === 0) {
-      lease.release(ending = Promise.resolve());
-      return ending;
-    }
-    if (here) {
-      try {
-        here.end(kind);
-        if (kind === "commit") writer.committedHere();
-        ending = Promise.resolve();
-      } catch (error) {
-        ending = Promise.reject(error);
-      }
-      lease.release(ending);
-      return ending;
-    }
-    ending = viaWriter({ kind }).then((seq) =>
-      kind === "commit" ? writer.committedAs(lease.generation, seq as number) : undefined
-    );
-    lease.release(ending);
-    return ending;
-  };
-  const tx = transactionObject(send);
-  // Once committed: what its kind costs, and the onCommit hook.
-  const committed = () => {
-    if (first !== undefined) writer.learnTransaction(first, dearest);
-    writer.committed({
-      kind: "transaction",
-      requests: statements - failed,
-      failed,
-      commits: 1,
-      ms: performance.now() - began,
-    });
-  };
-  const run = () => writer.inScope(scope, () => fn(tx)) as T | Promise<T>;
-  return settle(run, timeout, "", end, committed);
+  end(kind: "commit" | "rollback", why: string): Promise<unknown> | undefined;
+  /** Called once the transaction has committed. */
+  committed?(): void;
 }
 
 /**
- * Runs a transaction's callback (`run`) and ends the transaction with `end` (which must be
- * idempotent, a later call getting the first one's outcome): COMMIT when the callback resolves,
- * ROLLBACK when it throws or is still open after `timeout` ms (then it rejects with a
- * `TimeoutError` whose message ends with `limit`, also when the callback resolves later).
- * Settled by hand rather than by a race with a timer of its own: a transaction on the calling
- * thread is over in microseconds, and the race and the timer cost as much as its statements.
+ * Transactions of a kind known to be cheap on this thread whose statements are timed: one in
+ * SAMPLE (a clock read costs as much as a point read's statement).
+ */
+const SAMPLE = 8;
+let sampled = 0;
+
+/**
+ * One interactive transaction, in the writer's lease: its statements, run here on this thread's
+ * write connection while the writer is idle (see Writer #openInline) or else, or if its BEGIN
+ * finds the lock taken, by the writer over its channel; its end; what it cost. It is also the
+ * scope of its callback (open until it ends). One object with its state in fields, not a closure
+ * per step: a transaction on the calling thread costs microseconds, and each allocation counts.
+ */
+class TxRun implements TransactionScope, Ending, Sink {
+  /** Open until the transaction ends (the scope of its callback). */
+  open = true;
+  readonly tx: Transaction;
+  readonly #writer: Writer;
+  readonly #lease: Lease;
+  #here: InlineTransaction | undefined;
+  /** The first statement's SQL (what transactions are known by), and the dearest statement. */
+  #first: string | undefined;
+  #dearest = 0;
+  /** Whether its statements are timed (see SAMPLE). */
+  #timed = true;
+  #statements = 0;
+  #failed = 0;
+  #nextId = 1;
+  /** Why it ended, once it has. */
+  #ended: string | undefined;
+  /** What `end` gave (`undefined`: ended at once). */
+  #ending: Promise<unknown> | undefined;
+  readonly #began: number;
+
+  constructor(writer: Writer, lease: Lease) {
+    this.#writer = writer;
+    this.#lease = lease;
+    this.#here = lease.inline ? new InlineTransaction(lease.inline) : undefined;
+    this.#began = writer.stats.hooked ? performance.now() : 0;
+    this.tx = transactionObject(this);
+  }
+
+  /**
+   * Runs a statement. The transaction begins at its first statement; a callback that runs no
+   * statement begins nothing. On this thread, a statement is answered at once, with no promise
+   * of its own to await in between: as cheap as the raw binding's call, but for the promise it
+   * resolves.
+   */
+  send(body: TxBody): Promise<unknown> {
+    if (this.#ended !== undefined) {
+      return Promise.reject(
+        new TransactionError(`The transaction has ended (${this.#ended})`, "ended"),
+      );
+    }
+    this.#statements++;
+    if (this.#first === undefined) this.#begin("sql" in body ? body.sql : "");
+    const here = this.#here;
+    if (here) {
+      const started = this.#timed ? performance.now() : 0;
+      try {
+        if (here.begin()) return Promise.resolve(here.run(body));
+        this.#here = undefined; // another connection holds the lock: the writer waits for it
+        this.#writer.stats.counters.inlineTransactions--;
+      } catch (error) {
+        this.#failed++;
+        return Promise.reject(error);
+      } finally {
+        if (this.#timed) this.#dearest = Math.max(this.#dearest, performance.now() - started);
+      }
+      this.#timed = true;
+    }
+    return callerStack(
+      this.#viaWriter(body).catch((error) => {
+        this.#failed++;
+        throw error;
+      }),
+    );
+  }
+
+  /** At the first statement: where the transaction runs, and whether it is timed. */
+  #begin(first: string): void {
+    this.#first = first;
+    // Only a transaction known to be cheap runs here (a dear statement would hold this thread).
+    if (this.#here && !this.#writer.cheapTransaction(first)) this.#here = undefined;
+    if (this.#here) {
+      this.#writer.stats.counters.inlineTransactions++;
+      this.#timed = (sampled = (sampled + 1) % SAMPLE) === 0;
+    }
+  }
+
+  /** Runs a statement on the writer, over its channel: every request names its transaction. */
+  async #viaWriter(body: TxBody, syncMs = SYNC_MS): Promise<unknown> {
+    const started = performance.now();
+    try {
+      const req = { ...body, id: this.#nextId++, tx: this.#lease.token } as TxRequest;
+      const answer = await this.#lease.channel.call(req, syncMs);
+      if (answer.error) throw fromErrorData(answer.error);
+      return answer.value;
+    } finally {
+      this.#dearest = Math.max(this.#dearest, performance.now() - started);
+    }
+  }
+
+  /**
+   * Ends the transaction, once. The writer answers COMMIT at once with the number it gave the
+   * transaction in its group, and the group commits soon after: the writer is released to the
+   * next transaction without waiting for that COMMIT (or its fsync), and this one resolves once
+   * the writer reports the group committed. On this thread, it ends at once.
+   */
+  end(kind: "commit" | "rollback", why: string): Promise<unknown> | undefined {
+    if (this.#ended !== undefined) return this.#ending;
+    this.#ended = why;
+    this.open = false;
+    if (this.#statements === 0) {
+      this.#lease.release();
+      return undefined;
+    }
+    if (this.#here) {
+      try {
+        this.#here.end(kind);
+        if (kind === "commit") this.#writer.committedHere();
+      } catch (error) {
+        this.#ending = Promise.reject(error);
+      }
+      this.#lease.release(this.#ending);
+      return this.#ending;
+    }
+    const { generation } = this.#lease;
+    this.#ending = this.#viaWriter({ kind }).then((seq) =>
+      kind === "commit" ? this.#writer.committedAs(generation, seq as number) : undefined
+    );
+    this.#lease.release(this.#ending);
+    return this.#ending;
+  }
+
+  /** Once committed: what its kind costs, and the onCommit hook. */
+  committed(): void {
+    const writer = this.#writer;
+    if (this.#first !== undefined && this.#timed) {
+      writer.learnTransaction(this.#first, this.#dearest);
+    }
+    if (!writer.stats.hooked) return;
+    writer.committed({
+      kind: "transaction",
+      requests: this.#statements - this.#failed,
+      failed: this.#failed,
+      commits: 1,
+      ms: performance.now() - this.#began,
+    });
+  }
+}
+
+/**
+ * Runs a transaction's callback (`run`) and ends the transaction with `ending`: COMMIT when the
+ * callback resolves, ROLLBACK when it throws or is still open after `timeout` ms (then it
+ * rejects with a `TimeoutError` whose message ends with `limit`, also when the callback resolves
+ * later). Settled by hand rather than by a race with a timer of its own: a transaction on the
+ * calling thread is over in microseconds, and the race and the timer cost as much as its
+ * statements.
  */
 export function settle<T>(
   run: () => T | Promise<T>,
   timeout: number,
   limit: string,
-  end: (kind: "commit" | "rollback", why: string) => Promise<unknown>,
-  committed?: () => void,
+  ending: Ending,
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let timedOut = false;
+    /** Ends it, then calls `done` or `failed`. */
+    const finish = (
+      kind: "commit" | "rollback",
+      why: string,
+      done: () => void,
+      failed: (error: unknown) => void,
+    ) => {
+      let ended: Promise<unknown> | undefined;
+      try {
+        ended = ending.end(kind, why);
+      } catch (error) {
+        return failed(error);
+      }
+      if (ended === undefined) done();
+      else ended.then(done, failed);
+    };
     const deadline = watch(timeout, () => {
       timedOut = true;
       const error = madeOnArrival(
@@ -194,20 +257,20 @@ export function settle<T>(
         ),
       );
       // Rejected once rolled back; a callback that ends later changes nothing.
-      end("rollback", "it timed out").then(() => reject(error), () => reject(error));
+      finish("rollback", "it timed out", () => reject(error), () => reject(error));
     });
     const commit = (value: T) => {
       if (timedOut) return;
       unwatch(deadline);
-      end("commit", "it was committed").then(() => {
-        committed?.();
+      finish("commit", "it was committed", () => {
+        ending.committed?.();
         resolve(value);
       }, reject);
     };
     const rollBack = (error: unknown) => {
       if (timedOut) return;
       unwatch(deadline);
-      end("rollback", "it was rolled back").then(() => reject(error), () => reject(error));
+      finish("rollback", "it was rolled back", () => reject(error), () => reject(error));
     };
     let value: T | Promise<T>;
     try {
@@ -252,7 +315,7 @@ class InlineTransaction {
   run(body: TxBody): unknown {
     if (this.#lost) throw this.#lost;
     try {
-      return execute(this.#conn, { ...body, id: 0, tx: 0 } as TxRequest);
+      return execute(this.#conn, body);
     } catch (error) {
       if (!this.#conn.inTransaction()) {
         this.#lost = new SqliteError(
@@ -290,7 +353,10 @@ class InlineTransaction {
   }
 }
 
-type Sender = (body: TxBody) => Promise<unknown>;
+/** Where a transaction's statements go. */
+export interface Sink {
+  send(body: TxBody): Promise<unknown>;
+}
 
 /**
  * Runs `SAVEPOINT`, `RELEASE` or `ROLLBACK TO` (which keeps the savepoint) of `name` on `tx`:
@@ -304,9 +370,9 @@ export async function savepointStatement(
   op: "savepoint" | "release" | "rollback",
   name: string,
 ): Promise<void> {
-  const send = TransactionHandle.senderOf(tx);
-  if (!send) throw new TypeError("Not a walpool transaction");
-  const control = controlOf(send);
+  const sink = TransactionHandle.sinkOf(tx);
+  if (!sink) throw new TypeError("Not a walpool transaction");
+  const control = controlOf(sink);
   if (typeof name !== "string" || name === "") {
     throw new TypeError("A savepoint needs a name");
   }
@@ -332,31 +398,31 @@ interface Savepoints {
  * generation alive through every scavenge (measured on Node 22: 86 % of it promoted).
  */
 export function transactionObject(
-  send: Sender,
+  sink: Sink,
   savepoints: Savepoints = { next: 0 },
 ): Transaction {
-  return new TransactionHandle(send, savepoints);
+  return new TransactionHandle(sink, savepoints);
 }
 
 class TransactionHandle implements Transaction {
-  readonly #send: Sender;
+  readonly #sink: Sink;
   readonly #savepoints: Savepoints;
   #tag: SqlTag | undefined;
 
-  constructor(send: Sender, savepoints: Savepoints) {
-    this.#send = send;
+  constructor(sink: Sink, savepoints: Savepoints) {
+    this.#sink = sink;
     this.#savepoints = savepoints;
   }
 
-  /** How statements reach `tx`, if it is one of these (for `savepointStatement`). */
-  static senderOf(tx: unknown): Sender | undefined {
-    return tx instanceof TransactionHandle ? tx.#send : undefined;
+  /** Where `tx`'s statements go, if it is one of these (for `savepointStatement`). */
+  static sinkOf(tx: unknown): Sink | undefined {
+    return tx instanceof TransactionHandle ? tx.#sink : undefined;
   }
 
   #statement(kind: "run" | "get" | "all" | "values", sql: string, params?: Params) {
     try {
       checkStatement(sql);
-      return this.#send({ kind, sql, params: bindParams(sql, params) });
+      return this.#sink.send({ kind, sql, params: bindParams(sql, params) });
     } catch (error) {
       return Promise.reject(error);
     }
@@ -381,7 +447,7 @@ class TransactionHandle implements Transaction {
   exec(sql: string): Promise<void> {
     return rejectThrown(() => {
       checkStatement(sql);
-      return this.#send({ kind: "exec", sql });
+      return this.#sink.send({ kind: "exec", sql });
     }) as Promise<void>;
   }
 
@@ -398,7 +464,7 @@ class TransactionHandle implements Transaction {
   }
 
   transaction<T>(fn: (tx: Transaction) => T | Promise<T>): Promise<T> {
-    return callerStack(nested(this.#send, this.#savepoints, fn));
+    return callerStack(nested(this.#sink, this.#savepoints, fn));
   }
 }
 
@@ -406,28 +472,26 @@ class TransactionHandle implements Transaction {
  * How a savepoint statement is sent: as a `get`, a statement that gives no row and has no
  * `changes` of its own to compare when the writer replays the transaction.
  */
-const controlOf = (send: (body: TxBody) => Promise<unknown>) => (sql: string) =>
-  send({ kind: "get", sql, params: [] });
+const controlOf = (sink: Sink) => (sql: string) => sink.send({ kind: "get", sql, params: [] });
 
-/** Runs `fn` under a savepoint of the transaction `send` speaks to. */
+/** Runs `fn` under a savepoint of the transaction `sink` speaks to. */
 async function nested<T>(
-  send: (body: TxBody) => Promise<unknown>,
+  sink: Sink,
   savepoints: Savepoints,
   fn: (tx: Transaction) => T | Promise<T>,
 ): Promise<T> {
   if (typeof fn !== "function") throw new TypeError("transaction() takes a function");
   const name = `walpool_nested_${++savepoints.next}`;
-  const control = controlOf(send);
+  const control = controlOf(sink);
   let ended: string | undefined;
-  const inner = transactionObject(
-    (body) =>
+  const inner = transactionObject({
+    send: (body) =>
       ended
         ? Promise.reject(
           new TransactionError(`The nested transaction has ended (${ended})`, "ended"),
         )
-        : send(body),
-    savepoints,
-  );
+        : sink.send(body),
+  }, savepoints);
   await control(`SAVEPOINT ${name}`);
   let value: T;
   try {

@@ -250,9 +250,15 @@ export class Writer implements CallOwner {
       release: (done) => {
         if (released) return;
         released = true;
-        this.#txEnding++;
         // If the worker died meanwhile, its successor may already be lent to another.
         if (generation === this.#generation) this.#txOpen = false;
+        if (!done) {
+          unretain();
+          this.#pump();
+          this.#settle();
+          return;
+        }
+        this.#txEnding++;
         this.#pump();
         const ended = () => {
           this.#txEnding--;
