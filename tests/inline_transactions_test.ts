@@ -131,6 +131,30 @@ describe("transactions on the calling thread", () => {
     }
   });
 
+  it("run back to back in one task, still let the event loop turn every few milliseconds", async () => {
+    const { db } = await inlineReady();
+    try {
+      const before = db.stats().inlineTransactions;
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 1);
+      const started = performance.now();
+      let n = 0;
+      // Each transaction is answered at once: without a limit, this loop never yields.
+      while (performance.now() - started < 300) {
+        await inline(db, (tx) => tx.run("INSERT INTO t(v) VALUES (?)", [n++]));
+      }
+      clearInterval(timer);
+      assert.ok(
+        db.stats().inlineTransactions - before > n / 2,
+        "they ran on this thread",
+      );
+      assert.ok(ticks >= 20, `the event loop turned ${ticks} times in ${n} transactions`);
+      assert.deepEqual(await db.get("SELECT count(*) AS n FROM t"), { n });
+    } finally {
+      await db.close();
+    }
+  });
+
   it("keep concurrent transactions and grouped writes in order and whole", async () => {
     const { db } = await inlineReady();
     try {
