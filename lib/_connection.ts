@@ -18,6 +18,11 @@ export class Connection {
   readonly driver: Driver;
   #db: DriverConnection;
   #cache = new Map<string, DriverStatement>();
+  /**
+   * Set by a transaction on the calling thread while it has changed nothing (see
+   * `InlineTransaction`): reads may run in it meanwhile, as they see what is committed.
+   */
+  unchanged = false;
 
   private constructor(driver: Driver, db: DriverConnection) {
     this.driver = driver;

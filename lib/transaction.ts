@@ -10,7 +10,7 @@ import type { Writer } from "./writer.ts";
 import type { Lease } from "./_write_call.ts";
 import type { TransactionScope } from "./_tx_scope.ts";
 import { bindParams } from "./_params.ts";
-import { checkStatement } from "./_classify.ts";
+import { checkStatement, isRead } from "./_classify.ts";
 import {
   callerStack,
   fromErrorData,
@@ -289,6 +289,13 @@ export function settle<T>(
  * each statement synchronously, then COMMIT or ROLLBACK, as the raw binding would. Once SQLite
  * rolled it back by itself (a failed statement that ends the transaction), every later statement
  * fails: none runs outside of it.
+ *
+ * Until its first statement that may change something, the connection is marked `unchanged`:
+ * reads through the database may run on it meanwhile (see `Writer.idleConnection`). They see
+ * what is committed, as on any connection: holding the write lock, this transaction has nothing
+ * newer. (In a server whose requests interleave, such as Deno's node:http, a transaction is
+ * open across many other requests' reads; on another connection each read after a commit reads
+ * its pages from the file again.)
  */
 class InlineTransaction {
   #conn: Connection;
@@ -309,23 +316,34 @@ class InlineTransaction {
       throw this.#error(error);
     }
     this.#open = true;
+    this.#conn.unchanged = true;
     return true;
   }
 
   run(body: TxBody): unknown {
     if (this.#lost) throw this.#lost;
+    const conn = this.#conn;
+    if (conn.unchanged) {
+      // A read run meanwhile that ended the transaction (an I/O error) leaves none to run in.
+      if (!conn.inTransaction()) throw this.#lose();
+      if (body.kind === "exec" || !("sql" in body && isRead(body.sql))) conn.unchanged = false;
+    }
     try {
-      return execute(this.#conn, body);
+      return execute(conn, body);
     } catch (error) {
-      if (!this.#conn.inTransaction()) {
-        this.#lost = new SqliteError(
-          "The transaction was rolled back by SQLite after an earlier statement failed",
-          "SQLITE_ABORT_ROLLBACK",
-          516,
-        );
-      }
+      if (!conn.inTransaction()) this.#lose();
       throw this.#error(error);
     }
+  }
+
+  /** Marks it rolled back by SQLite; the error every later statement gets. */
+  #lose(): Error {
+    this.#conn.unchanged = false;
+    return this.#lost = new SqliteError(
+      "The transaction was rolled back by SQLite after an earlier statement failed",
+      "SQLITE_ABORT_ROLLBACK",
+      516,
+    );
   }
 
   /** Commits (or rolls back) what is open; a failed COMMIT is rolled back and thrown. */
@@ -335,6 +353,7 @@ class InlineTransaction {
       return;
     }
     this.#open = false;
+    this.#conn.unchanged = false;
     if (kind === "rollback" || this.#lost) {
       rollbackQuietly(this.#conn);
       if (kind === "commit") throw this.#lost;

@@ -186,7 +186,7 @@ export class Writer implements CallOwner {
    */
   idleConnection(): Connection | undefined {
     const conn = this.#inline;
-    return conn && !this.#alone && !conn.inTransaction() ? conn : undefined;
+    return conn && !this.#alone && (conn.unchanged || !conn.inTransaction()) ? conn : undefined;
   }
 
   /** A transaction committed on this thread's connection. */

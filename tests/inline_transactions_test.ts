@@ -155,6 +155,38 @@ describe("transactions on the calling thread", () => {
     }
   });
 
+  it("share their connection with reads until they change something, which reads never see", async () => {
+    const { db } = await inlineReady();
+    try {
+      // This thread's write connection changes a row.
+      assert.equal(
+        (await inline(db, (tx) => tx.run("INSERT INTO t(v) VALUES ('before')"))).inline,
+        true,
+      );
+      // total_changes() is the connection's own count: 0 on a read-only connection.
+      const connection = async () =>
+        (await db.get<{ n: number }>("SELECT total_changes() AS n", [], { route: "inline" }))!.n > 0
+          ? "write"
+          : "read-only";
+      const count = async (v: string) =>
+        (await db.get<{ n: number }>("SELECT count(*) AS n FROM t WHERE v = ?", [v], {
+          route: "inline",
+        }))!.n;
+      const seen: unknown[] = [];
+      const outcome = await inline(db, async (tx) => {
+        seen.push(await connection(), await count("before"));
+        await tx.run("INSERT INTO t(v) VALUES ('during')");
+        seen.push(await connection(), await count("during"));
+      });
+      assert.equal(outcome.error, undefined);
+      assert.equal(outcome.inline, true);
+      assert.deepEqual(seen, ["write", 1, "read-only", 0]);
+      assert.equal(await count("during"), 1);
+    } finally {
+      await db.close();
+    }
+  });
+
   it("keep concurrent transactions and grouped writes in order and whole", async () => {
     const { db } = await inlineReady();
     try {
