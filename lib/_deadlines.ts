@@ -4,10 +4,15 @@
 // timer does not keep the process alive: what a transaction waits for does (the writer's worker
 // is held while one is open).
 
+/** What a deadline calls when it expires (an object, so that none needs a closure of its own). */
+export interface Expiring {
+  expire(): void;
+}
+
 /** A deadline being watched. */
 export interface Deadline {
   readonly at: number;
-  readonly expire: () => void;
+  readonly target: Expiring;
   /** Where it is in `watched`, or -1 once it is not watched. */
   index: number;
 }
@@ -20,9 +25,9 @@ const watched: Deadline[] = [];
 let timer: ReturnType<typeof setTimeout> | undefined;
 let armedFor = Infinity;
 
-/** Calls `expire` once `ms` have passed, unless `unwatch` is called first. */
-export function watch(ms: number, expire: () => void): Deadline {
-  const deadline = { at: performance.now() + ms, expire, index: watched.length };
+/** Calls `target.expire()` once `ms` have passed, unless `unwatch` is called first. */
+export function watch(ms: number, target: Expiring): Deadline {
+  const deadline = { at: performance.now() + ms, target, index: watched.length };
   watched.push(deadline);
   if (deadline.at < armedFor) arm(deadline.at);
   return deadline;
@@ -59,7 +64,7 @@ function fire(): void {
   for (const deadline of due) unwatch(deadline);
   if (next < armedFor) arm(next);
   // Armed again first: a deadline whose `expire` throws leaves the others watched.
-  for (const deadline of due) deadline.expire();
+  for (const deadline of due) deadline.target.expire();
 }
 
 /** Lets the process exit while the timer is pending (Node and Bun timers, Deno's timer ids). */

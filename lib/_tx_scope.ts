@@ -41,6 +41,12 @@ function hookedStorage(): boolean {
 
 const current = byStack ? undefined : new AsyncLocalStorage<Entry>();
 
+/** Where a transaction callback's outcome goes, once it has settled. Neither method throws. */
+export interface Outcome<T> {
+  done(value: T): void;
+  failed(error: unknown): void;
+}
+
 /**
  * By stack: an async function named for each callback running now, which runs it. Named once
  * and used again once its callback is over (naming a fresh function for every transaction cost
@@ -49,7 +55,7 @@ const current = byStack ? undefined : new AsyncLocalStorage<Entry>();
  */
 interface Runner {
   entry: Entry | undefined;
-  run(fn: () => unknown): Promise<unknown>;
+  run<A, T>(fn: (arg: A) => T | Promise<T>, arg: A, to: Outcome<T>): Promise<void>;
 }
 const runners = new Map<string, Runner>();
 const idle: Runner[] = [];
@@ -59,14 +65,16 @@ function newRunner(): Runner {
   const name = `walpool_transaction_${runners.size + 1}`;
   const runner: Runner = {
     entry: undefined,
-    run: async function (fn) {
+    run: async function (fn, arg, to) {
+      let value;
       try {
-        return await fn();
-      } finally {
-        runner.entry = undefined;
-        runningNow--;
-        idle.push(runner);
+        value = await fn(arg);
+      } catch (error) {
+        free(runner);
+        return to.failed(error);
       }
+      free(runner);
+      to.done(value);
     },
   };
   Object.defineProperty(runner.run, "name", { value: name });
@@ -74,13 +82,52 @@ function newRunner(): Runner {
   return runner;
 }
 
-/** Runs `fn` (a transaction callback of `owner`) in `scope`. */
-export function runInScope<T>(owner: object, scope: TransactionScope, fn: () => T): T | Promise<T> {
-  if (current) return current.run({ owner, scope }, fn);
+function free(runner: Runner): void {
+  runner.entry = undefined;
+  runningNow--;
+  idle.push(runner);
+}
+
+/**
+ * Runs `fn(arg)` (a transaction callback of `owner`) in `scope`, and reports its outcome to `to`
+ * (at once when it returns a value that is not a promise, where the store carries the scope).
+ * The callback and its argument are passed as they are: a closure per transaction to bind them
+ * cost more than the rest of this.
+ */
+export function runInScope<A, T>(
+  owner: object,
+  scope: TransactionScope,
+  fn: (arg: A) => T | Promise<T>,
+  arg: A,
+  to: Outcome<T>,
+): void {
+  if (current) {
+    let value: T | Promise<T>;
+    try {
+      value = current.run({ owner, scope }, fn, arg);
+    } catch (error) {
+      return to.failed(error);
+    }
+    if (typeof (value as PromiseLike<T> | undefined)?.then === "function") {
+      void settled(value as Promise<T>, to);
+    } else to.done(value as T);
+    return;
+  }
   const runner = idle.pop() ?? newRunner();
   runner.entry = { owner, scope };
   runningNow++;
-  return runner.run(fn) as Promise<T>;
+  void runner.run(fn, arg, to);
+}
+
+/** Reports what `value` settles to (an async function rather than two closures for `then`). */
+async function settled<T>(value: PromiseLike<T>, to: Outcome<T>): Promise<void> {
+  let result: T;
+  try {
+    result = await value;
+  } catch (error) {
+    return to.failed(error);
+  }
+  to.done(result);
 }
 
 /** Whether the caller runs inside an open transaction callback of `owner`. */

@@ -24,7 +24,8 @@ import {
   SqliteError,
   TransactionError,
 } from "./errors.ts";
-import { settle, transactionObject } from "./transaction.ts";
+import { Settlement, transactionObject } from "./transaction.ts";
+import type { Outcome } from "./_tx_scope.ts";
 import type { TxBody } from "./protocol.ts";
 
 /** What a remote transaction needs of its engine. */
@@ -36,8 +37,13 @@ export interface TransactionHost {
   readonly stats_: WriterStats;
   /** Waits for the transaction's turn in the write order; resolves with its release. */
   acquire(signal?: AbortSignal): Promise<() => void>;
-  /** Runs `fn` in `scope`: writes through the database from it are refused while it is open. */
-  inScope<T>(scope: { open: boolean }, fn: () => T): T | Promise<T>;
+  /** Runs `fn(arg)` in `scope`, its outcome reported to `to` (see `Writer.inScope`). */
+  inScope<A, T>(
+    scope: { open: boolean },
+    fn: (arg: A) => T | Promise<T>,
+    arg: A,
+    to: Outcome<T>,
+  ): void;
 }
 
 /** sqld's limit (ms): it takes a transaction's lock away after this long. */
@@ -180,7 +186,9 @@ export async function runRemoteTransaction<T>(
   const scope = { open: true };
   const tx = transactionObject({ send: (body) => callerStack(send(body)) });
   const limit = `; a remote transaction is limited to ${SQLD_TRANSACTION_MS} ms by the server`;
-  const value = await settle(() => engine.inScope(scope, () => fn(tx)), timeout, limit, { end });
+  const settlement = new Settlement<T>({ end }, timeout, limit);
+  engine.inScope(scope, fn, tx, settlement);
+  const value = await settlement.promise;
   engine.stats_.notify({
     kind: "transaction",
     requests: statements - failed,

@@ -8,7 +8,7 @@ import type { Params, Row, RunResult, SqlTag, Transaction } from "./types.ts";
 import type { TxBody, TxRequest } from "./protocol.ts";
 import type { Writer } from "./writer.ts";
 import type { Lease } from "./_write_call.ts";
-import type { TransactionScope } from "./_tx_scope.ts";
+import type { Outcome, TransactionScope } from "./_tx_scope.ts";
 import { bindParams } from "./_params.ts";
 import { checkStatement, isRead } from "./_classify.ts";
 import {
@@ -25,7 +25,7 @@ import type { Connection } from "./_connection.ts";
 import { execute, rollbackQuietly } from "./group_commit.ts";
 import { isBusy } from "./_sqlite_codes.ts";
 import { sqlTag } from "./sql_tag.ts";
-import { unwatch, watch } from "./_deadlines.ts";
+import { type Deadline, type Expiring, unwatch, watch } from "./_deadlines.ts";
 
 /**
  * How long (ms) the calling thread may wait synchronously for the writer to answer one
@@ -45,14 +45,16 @@ export async function runTransaction<T>(
   try {
     const turn = writer.acquire(signal);
     const run = new TxRun(writer, turn instanceof Promise ? await turn : turn);
-    return await settle(() => writer.inScope(run, () => fn(run.tx)), timeout, "", run);
+    const settlement = new Settlement<T>(run, timeout, "");
+    writer.inScope(run, fn, run.tx, settlement);
+    return await settlement.promise;
   } catch (error) {
     pointAtCaller(error, runTransaction);
     throw error;
   }
 }
 
-/** How `settle` ends a transaction. */
+/** How a `Settlement` ends a transaction. */
 export interface Ending {
   /**
    * COMMIT or ROLLBACK, once (a later call gets the first one's outcome): `undefined` when it
@@ -217,71 +219,85 @@ class TxRun implements TransactionScope, Ending, Sink {
 }
 
 /**
- * Runs a transaction's callback (`run`) and ends the transaction with `ending`: COMMIT when the
- * callback resolves, ROLLBACK when it throws or is still open after `timeout` ms (then it
- * rejects with a `TimeoutError` whose message ends with `limit`, also when the callback resolves
- * later). Settled by hand rather than by a race with a timer of its own: a transaction on the
- * calling thread is over in microseconds, and the race and the timer cost as much as its
- * statements.
+ * The end of a transaction whose callback runs: it ends the transaction with `ending`, COMMIT
+ * when the callback resolves (`done`), ROLLBACK when it throws (`failed`) or is still open after
+ * `timeout` ms (then `promise` rejects with a `TimeoutError` whose message ends with `limit`, also
+ * when the callback resolves later), and settles `promise` once the transaction has ended. Settled
+ * by hand rather than by a race with a timer of its own, and with its steps as methods rather than
+ * closures: a transaction on the calling thread is over in microseconds, and the race, the timer
+ * and the closures cost as much as its statements.
  */
-export function settle<T>(
-  run: () => T | Promise<T>,
-  timeout: number,
-  limit: string,
-  ending: Ending,
-): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let timedOut = false;
-    /** Ends it, then calls `done` or `failed`. */
-    const finish = (
-      kind: "commit" | "rollback",
-      why: string,
-      done: () => void,
-      failed: (error: unknown) => void,
-    ) => {
-      let ended: Promise<unknown> | undefined;
-      try {
-        ended = ending.end(kind, why);
-      } catch (error) {
-        return failed(error);
-      }
-      if (ended === undefined) done();
-      else ended.then(done, failed);
-    };
-    const deadline = watch(timeout, () => {
-      timedOut = true;
-      const error = madeOnArrival(
-        new DOMException(
-          `Transaction rolled back: still open after ${timeout} ms (transactionTimeout${limit})`,
-          "TimeoutError",
-        ),
-      );
-      // Rejected once rolled back; a callback that ends later changes nothing.
-      finish("rollback", "it timed out", () => reject(error), () => reject(error));
-    });
-    const commit = (value: T) => {
-      if (timedOut) return;
-      unwatch(deadline);
-      finish("commit", "it was committed", () => {
-        ending.committed?.();
-        resolve(value);
-      }, reject);
-    };
-    const rollBack = (error: unknown) => {
-      if (timedOut) return;
-      unwatch(deadline);
-      finish("rollback", "it was rolled back", () => reject(error), () => reject(error));
-    };
-    let value: T | Promise<T>;
+export class Settlement<T> implements Outcome<T>, Expiring {
+  readonly promise: Promise<T>;
+  readonly #resolve: (value: T) => void;
+  readonly #reject: (error: unknown) => void;
+  readonly #ending: Ending;
+  readonly #timeout: number;
+  readonly #limit: string;
+  readonly #deadline: Deadline;
+  #timedOut = false;
+
+  constructor(ending: Ending, timeout: number, limit: string) {
+    const { promise, resolve, reject } = Promise.withResolvers<T>();
+    this.promise = promise;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    this.#ending = ending;
+    this.#timeout = timeout;
+    this.#limit = limit;
+    this.#deadline = watch(timeout, this);
+  }
+
+  /** The callback resolved: COMMIT, then resolve with its value. */
+  done(value: T): void {
+    if (this.#timedOut) return;
+    unwatch(this.#deadline);
+    let ended: Promise<unknown> | undefined;
     try {
-      value = run();
+      ended = this.#ending.end("commit", "it was committed");
     } catch (error) {
-      return rollBack(error);
+      return this.#reject(error);
     }
-    if (typeof (value as PromiseLike<T> | undefined)?.then === "function") {
-      Promise.resolve(value).then(commit, rollBack);
-    } else commit(value as T);
-  });
+    if (ended === undefined) return this.#committed(value);
+    ended.then(() => this.#committed(value), this.#reject);
+  }
+
+  #committed(value: T): void {
+    this.#ending.committed?.();
+    this.#resolve(value);
+  }
+
+  /** The callback threw: ROLLBACK, then reject with its error. */
+  failed(error: unknown): void {
+    if (this.#timedOut) return;
+    unwatch(this.#deadline);
+    this.#rollBack("it was rolled back", error);
+  }
+
+  /** Still open after the timeout: ROLLBACK; a callback that ends later changes nothing. */
+  expire(): void {
+    this.#timedOut = true;
+    const error = madeOnArrival(
+      new DOMException(
+        `Transaction rolled back: still open after ${this.#timeout} ms (transactionTimeout${this.#limit})`,
+        "TimeoutError",
+      ),
+    );
+    this.#rollBack("it timed out", error);
+  }
+
+  /** Rolls back, then rejects with `error` (whatever the ROLLBACK gave). */
+  #rollBack(why: string, error: unknown): void {
+    let ended: Promise<unknown> | undefined;
+    try {
+      ended = this.#ending.end("rollback", why);
+    } catch {
+      return this.#reject(error);
+    }
+    if (ended === undefined) return this.#reject(error);
+    const reject = () => this.#reject(error);
+    ended.then(reject, reject);
+  }
 }
 
 /**

@@ -3,5 +3,5 @@
 
 import { unwatch, watch } from "../lib/_deadlines.ts";
 
-unwatch(watch(60_000, () => console.log("expired")));
+unwatch(watch(60_000, { expire: () => console.log("expired") }));
 console.log("unwatched");

@@ -15,7 +15,9 @@ describe("transaction deadlines", () => {
   it("expire in order, each once, and not once removed", async () => {
     const start = performance.now();
     const expired: [string, number][] = [];
-    const note = (name: string) => () => expired.push([name, performance.now() - start]);
+    const note = (name: string) => ({
+      expire: () => void expired.push([name, performance.now() - start]),
+    });
     watch(120, note("long"));
     watch(30, note("short, added after the long one"));
     const removed = watch(60, note("removed"));
