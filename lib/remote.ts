@@ -13,13 +13,7 @@ import type { BindParams } from "./driver.ts";
 import type { Engine } from "./_engine.ts";
 import type { Histograms } from "./_metrics.ts";
 import { statsOf } from "./_stats.ts";
-import {
-  inOwnScope,
-  type Outcome,
-  refuseNested,
-  runInScope,
-  type TransactionScope,
-} from "./_tx_scope.ts";
+import { inOwnScope, refuseNested } from "./_tx_scope.ts";
 import type { WriteBody } from "./_write_call.ts";
 import { type Attempt, commitGroupAsync } from "./group_commit.ts";
 import {
@@ -186,19 +180,6 @@ export class RemoteEngine implements Engine, TransactionHost {
     }
     this.#pump();
     return turn.granted;
-  }
-
-  /**
-   * Runs `fn(arg)` in `scope`, its outcome reported to `to`: writes through the database from it
-   * are refused while it is open.
-   */
-  inScope<A, T>(
-    scope: TransactionScope,
-    fn: (arg: A) => T | Promise<T>,
-    arg: A,
-    to: Outcome<T>,
-  ): void {
-    runInScope(this, scope, fn, arg, to);
   }
 
   transaction<T>(

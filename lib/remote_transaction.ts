@@ -25,7 +25,7 @@ import {
   TransactionError,
 } from "./errors.ts";
 import { Settlement, transactionObject } from "./transaction.ts";
-import type { Outcome } from "./_tx_scope.ts";
+import { runInScope } from "./_tx_scope.ts";
 import type { TxBody } from "./protocol.ts";
 
 /** What a remote transaction needs of its engine. */
@@ -37,13 +37,6 @@ export interface TransactionHost {
   readonly stats_: WriterStats;
   /** Waits for the transaction's turn in the write order; resolves with its release. */
   acquire(signal?: AbortSignal): Promise<() => void>;
-  /** Runs `fn(arg)` in `scope`, its outcome reported to `to` (see `Writer.inScope`). */
-  inScope<A, T>(
-    scope: { open: boolean },
-    fn: (arg: A) => T | Promise<T>,
-    arg: A,
-    to: Outcome<T>,
-  ): void;
 }
 
 /** sqld's limit (ms): it takes a transaction's lock away after this long. */
@@ -187,7 +180,8 @@ export async function runRemoteTransaction<T>(
   const tx = transactionObject({ send: (body) => callerStack(send(body)) });
   const limit = `; a remote transaction is limited to ${SQLD_TRANSACTION_MS} ms by the server`;
   const settlement = new Settlement<T>({ end }, timeout, limit);
-  engine.inScope(scope, fn, tx, settlement);
+  // Writes through the database from the callback are refused while it is open.
+  runInScope(engine, scope, fn, tx, settlement);
   const value = await settlement.promise;
   engine.stats_.notify({
     kind: "transaction",

@@ -8,7 +8,7 @@ import type { Params, Row, RunResult, SqlTag, Transaction } from "./types.ts";
 import type { TxBody, TxRequest } from "./protocol.ts";
 import type { Writer } from "./writer.ts";
 import type { Lease } from "./_write_call.ts";
-import type { Outcome, TransactionScope } from "./_tx_scope.ts";
+import { type Outcome, runInScope, type TransactionScope } from "./_tx_scope.ts";
 import { bindParams } from "./_params.ts";
 import { checkStatement, isRead } from "./_classify.ts";
 import {
@@ -46,7 +46,8 @@ export async function runTransaction<T>(
     const turn = writer.acquire(signal);
     const run = new TxRun(writer, turn instanceof Promise ? await turn : turn);
     const settlement = new Settlement<T>(run, timeout, "");
-    writer.inScope(run, fn, run.tx, settlement);
+    // Writes through the database from the callback are refused while it is open.
+    runInScope(writer, run, fn, run.tx, settlement);
     return await settlement.promise;
   } catch (error) {
     pointAtCaller(error, runTransaction);

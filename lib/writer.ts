@@ -11,13 +11,7 @@ import { tickTime, WriterStats } from "./_writer_stats.ts";
 import { nextTurn } from "./_runtime.ts";
 import { type CallOwner, type Lease, Ticket, type WriteBody, WriteCall } from "./_write_call.ts";
 import { channelBuffer, TxCaller } from "./_tx_channel.ts";
-import {
-  inOwnScope,
-  type Outcome,
-  refuseNested,
-  runInScope,
-  type TransactionScope,
-} from "./_tx_scope.ts";
+import { inOwnScope, refuseNested } from "./_tx_scope.ts";
 import { Connection } from "./_connection.ts";
 import { execute, rollbackQuietly } from "./group_commit.ts";
 import { isBusy } from "./_sqlite_codes.ts";
@@ -120,19 +114,6 @@ export class Writer implements CallOwner {
   /** Whether the caller runs inside an open transaction callback of this writer. */
   inOwnTransaction(): boolean {
     return inOwnScope(this);
-  }
-
-  /**
-   * Runs `fn(arg)` in `scope`, its outcome reported to `to`: writes through the database from it
-   * are refused while it is open.
-   */
-  inScope<A, T>(
-    scope: TransactionScope,
-    fn: (arg: A) => T | Promise<T>,
-    arg: A,
-    to: Outcome<T>,
-  ): void {
-    runInScope(this, scope, fn, arg, to);
   }
 
   /**
