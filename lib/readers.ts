@@ -12,7 +12,7 @@ import { WorkerClient } from "./_worker_client.ts";
 import { Connection } from "./_connection.ts";
 import { type ChunkSource, inlineSource } from "./_stream.ts";
 import { isBusy } from "./_sqlite_codes.ts";
-import { nextTurn } from "./_runtime.ts";
+import { SinceTurn } from "./_since_turn.ts";
 import { learnCost } from "./_costs.ts";
 import { callerStack, fromErrorData, toErrorData, WorkerError } from "./errors.ts";
 
@@ -46,21 +46,18 @@ export class Readers {
   #idleWriteConnection: () => Connection | undefined = () => undefined;
   /** Per SQL text, what one read costs (ms, moving average), as measured where it ran. */
   #costs = new Map<string, number>();
-  /** Milliseconds of inline reads since the event loop last turned, and whether it is watched. */
-  #burstMs = 0;
-  #turnMarked = false;
   /**
    * Resolves once the event loop has turned: made only when a read past the limit waits for it
    * (not at every turn, where the reads of most turns stay under the limit).
    */
   #turn: Promise<void> | undefined;
   #wake: (() => void) | undefined;
-  #turned = () => {
-    this.#turnMarked = false;
+  /** Milliseconds of inline reads since the event loop last turned. */
+  #sinceTurn = new SinceTurn(() => {
     const wake = this.#wake;
     this.#turn = this.#wake = undefined;
     wake?.();
-  };
+  });
   #next = 0;
   #nextId = 1;
   #closing = false;
@@ -171,12 +168,8 @@ export class Readers {
     if (this.#routing !== "adaptive") return INLINE;
     const cost = this.#costs.get(sql);
     if (cost === undefined || cost > INLINE_MAX_MS) return WORKER;
-    if (!this.#turnMarked) {
-      this.#turnMarked = true;
-      this.#burstMs = 0;
-      nextTurn(this.#turned);
-    }
-    return this.#burstMs < INLINE_BURST_MS ? INLINE : LATER;
+    this.#sinceTurn.watch();
+    return this.#sinceTurn.ms < INLINE_BURST_MS ? INLINE : LATER;
   }
 
   /**
@@ -284,10 +277,10 @@ export class Readers {
     } finally {
       if (timed) {
         const ms = performance.now() - began;
-        this.#burstMs += ms;
+        this.#sinceTurn.add(ms);
         if (this.#routing === "adaptive") learnCost(this.#costs, sql, ms);
       } else {
-        this.#burstMs += known!;
+        this.#sinceTurn.add(known!);
       }
     }
   }

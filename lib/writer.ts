@@ -8,7 +8,7 @@ import { Fifo } from "./_fifo.ts";
 import { ClosedError, fromErrorData, madeOnArrival, WorkerError } from "./errors.ts";
 import type { CommitEvent } from "./types.ts";
 import { tickTime, WriterStats } from "./_writer_stats.ts";
-import { nextTurn } from "./_runtime.ts";
+import { SinceTurn } from "./_since_turn.ts";
 import { type CallOwner, type Lease, Ticket, type WriteBody, WriteCall } from "./_write_call.ts";
 import { channelBuffer, TxCaller } from "./_tx_channel.ts";
 import { inOwnScope, refuseNested } from "./_tx_scope.ts";
@@ -236,7 +236,7 @@ export class Writer implements CallOwner {
     const unretain = this.#client.retain();
     let released = false;
     this.#openInline();
-    const turn = this.#turns;
+    const turn = this.#sinceTurn.turns;
     this.#lentAt = performance.now();
     return {
       channel: this.#channel,
@@ -248,7 +248,7 @@ export class Writer implements CallOwner {
         if (released) return;
         released = true;
         // Held across a turn: counted in none (the event loop was not starved meanwhile).
-        if (turn === this.#turns) this.#burstMs += performance.now() - this.#lentAt;
+        if (turn === this.#sinceTurn.turns) this.#sinceTurn.add(performance.now() - this.#lentAt);
         // If the worker died meanwhile, its successor may already be lent to another.
         if (generation === this.#generation) this.#txOpen = false;
         if (!done) {
@@ -415,18 +415,11 @@ export class Writer implements CallOwner {
 
   /**
    * Milliseconds the writer was lent to transactions since the event loop last turned (counted
-   * when each is released), and when the one lent now was lent.
+   * when each is released; a transaction waiting for the turn is lent then), and when the one
+   * lent now was lent.
    */
-  #burstMs = 0;
+  #sinceTurn = new SinceTurn(() => this.#pump());
   #lentAt = 0;
-  /** Whether a callback waits for the event loop's next turn; how many turns it has seen. */
-  #turnMarked = false;
-  #turns = 0;
-  #turned = (): void => {
-    this.#turnMarked = false;
-    this.#turns++;
-    this.#pump();
-  };
 
   /**
    * Whether a transaction may begin in this task. Transactions run back to back in one task
@@ -437,13 +430,8 @@ export class Writer implements CallOwner {
    * the turn's whole time sent most of them to wait for the next turn, at 10 % writes).
    */
   #mayLendNow(): boolean {
-    if (!this.#turnMarked) {
-      this.#turnMarked = true;
-      this.#burstMs = 0;
-      nextTurn(this.#turned);
-      return true;
-    }
-    return this.#burstMs < BURST_MS;
+    this.#sinceTurn.watch();
+    return this.#sinceTurn.ms < BURST_MS;
   }
 
   /** Whether a transaction whose turn it is may be lent the writer now. */
