@@ -2,7 +2,7 @@
 // values, refuses the same mistakes, and a bad value rejects its own call only.
 
 import type { BindParams, BindValue } from "./driver.ts";
-import { statementInfo } from "./_classify.ts";
+import { type StatementInfo, statementInfo } from "./_classify.ts";
 
 const EMPTY: BindParams = Object.freeze([]);
 const INT64_MAX = 9223372036854775807n;
@@ -14,8 +14,11 @@ const INT64_MIN = -9223372036854775808n;
  * number of positional values, a missing named one, or an integer beyond 64 bits. Extra named
  * keys are ignored.
  */
-export function bindParams(sql: string, params: unknown): BindParams {
-  const shape = statementInfo(sql);
+export function bindParams(
+  sql: string,
+  params: unknown,
+  shape: StatementInfo = statementInfo(sql),
+): BindParams {
   if (params === undefined || params === null) {
     if (shape.count > 0) {
       throw new RangeError(`The statement takes ${shape.count} parameter(s) and none were given`);

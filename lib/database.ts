@@ -22,7 +22,7 @@ import type { WriteBody } from "./_write_call.ts";
 import type { Readers } from "./readers.ts";
 import type { Engine } from "./_engine.ts";
 import { bindParams, bindStatements } from "./_params.ts";
-import { checkStatement, isRead } from "./_classify.ts";
+import { checkStatement, isRead, statementInfo } from "./_classify.ts";
 import { callerStack, ClosedError, rejectThrown, untilAborted } from "./errors.ts";
 import { sqlTag } from "./sql_tag.ts";
 import { prometheusText } from "./_metrics.ts";
@@ -283,8 +283,9 @@ export class Database implements AsyncDisposable {
     // A bad argument rejects this call alone (try/catch here rather than rejectThrown's closure:
     // this is every read's path).
     try {
-      const bound = bindParams(sql, params);
-      if (!isRead(sql)) return this.#write({ kind, sql, params: bound }, opts);
+      const info = statementInfo(sql);
+      const bound = bindParams(sql, params, info);
+      if (!info.read) return this.#write({ kind, sql, params: bound }, opts);
       // A transaction accepted before close() may still read while it finishes.
       if (this.#closing && !this.#engine.inOwnTransaction()) throw new ClosedError();
       if (opts == null) return this.#engine.read(kind, sql, bound);

@@ -158,15 +158,14 @@ export class Readers {
   }
 
   /**
-   * Where a read of `sql` runs (`route` forces a side): on the calling thread (`INLINE`), on a
+   * Where a read whose SQL text costs `cost` (learned, if it is) runs (`route` forces a side): on the calling thread (`INLINE`), on a
    * worker (`WORKER`), or on the calling thread once its event loop has turned (`LATER`: it has
    * spent INLINE_BURST_MS on reads since it last turned).
    */
-  #placeFor(sql: string, route?: "inline" | "workers"): Place {
+  #placeFor(cost: number | undefined, route?: "inline" | "workers"): Place {
     if (!this.#inline) return WORKER;
     if (route) return route === "inline" || this.#workers.length === 0 ? INLINE : WORKER;
     if (this.#routing !== "adaptive") return INLINE;
-    const cost = this.#costs.get(sql);
     if (cost === undefined || cost > INLINE_MAX_MS) return WORKER;
     this.#sinceTurn.watch();
     return this.#sinceTurn.ms < INLINE_BURST_MS ? INLINE : LATER;
@@ -190,9 +189,11 @@ export class Readers {
     params: BindParams,
     route?: "inline" | "workers",
   ): Promise<unknown> {
-    const place = this.#placeFor(sql, route);
+    const cost = this.#costs.get(sql);
+    const place = this.#placeFor(cost, route);
     if (place === INLINE) {
-      return this.#readInline(this.#idleWriteConnection() ?? this.#inline!, kind, sql, params);
+      const conn = this.#idleWriteConnection() ?? this.#inline!;
+      return this.#readInline(conn, kind, sql, params, cost);
     }
     if (place === LATER) {
       // Its error, made after the turn, gets the caller's stack as a worker's answer would.
@@ -201,7 +202,7 @@ export class Readers {
     }
     const worker = this.#choose();
     if (!worker) {
-      if (this.#inline) return this.#readInline(this.#inline, kind, sql, params);
+      if (this.#inline) return this.#readInline(this.#inline, kind, sql, params, cost);
       return this.#afterRestart().then(() => this.read(kind, sql, params, route));
     }
     const req: ReadRequest = { id: this.#nextId++, kind, sql, params };
@@ -260,10 +261,16 @@ export class Readers {
   /** Counts inline reads: one in SAMPLE is timed, the others are counted at what they cost. */
   #sample = 0;
 
-  #readInline(conn: Connection, kind: ReadKind, sql: string, params: BindParams): Promise<unknown> {
+  /** A read on the calling thread; `known`: what its SQL text costs, if learned. */
+  #readInline(
+    conn: Connection,
+    kind: ReadKind,
+    sql: string,
+    params: BindParams,
+    known: number | undefined,
+  ): Promise<unknown> {
     this.reads++;
     this.inlineReads++;
-    const known = this.#costs.get(sql);
     // Timing every read costs more than a point read's own work: a read of a text already
     // learned is timed one time in SAMPLE, the others counted at its learned cost.
     const timed = known === undefined || (this.#sample = (this.#sample + 1) % SAMPLE) === 0;

@@ -20,7 +20,8 @@ type Args = Parameters<StatementSync["run"]>;
 // the same time per read).
 const plain = (row: unknown): Row => {
   const out: Row = {};
-  for (const key in row as Row) setColumn(out, key, (row as Row)[key]);
+  const keys = Object.keys(row as Row);
+  for (let i = 0; i < keys.length; i++) setColumn(out, keys[i], (row as Row)[keys[i]]);
   return out;
 };
 
