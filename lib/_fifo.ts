@@ -22,7 +22,12 @@ export class Fifo<T> {
     const item = this.#items[this.#head];
     this.#items[this.#head++] = undefined as T;
     if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
+      // The old array is emptied, not just dropped: an old array that still pointed at the items
+      // it held would keep them (and what they hold) alive through young collections (see
+      // `_id_table.ts`).
+      const rest = this.#items.slice(this.#head);
+      this.#items.length = 0;
+      this.#items = rest;
       this.#head = 0;
     }
     return item;

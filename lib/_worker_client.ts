@@ -4,6 +4,7 @@
 import {
   decodeAnswers,
   encodeRequests,
+  type ErrorData,
   type FromWorker,
   type ReadRequest,
   type ToReader,
@@ -14,6 +15,7 @@ import { spawnWorker, type WorkerLink } from "./_worker_host.ts";
 import type { BindParams } from "./driver.ts";
 import { fromErrorData, madeOnArrival, WorkerError } from "./errors.ts";
 import { nextTurn } from "./_runtime.ts";
+import { IdTable } from "./_id_table.ts";
 // The worker modules, for module graphs (deno cache, deno install, JSR): they are started by
 // URL below, which no graph follows. Types only: nothing of them runs on this thread.
 import type {} from "./writer_worker.ts";
@@ -51,7 +53,7 @@ export class WorkerClient<Req extends WriteRequest | ReadRequest> {
   readonly role: Role;
   #link!: WorkerLink;
   #state: "starting" | "ready" | "closing" | "dead" = "starting";
-  #pending = new Map<number, Pending>();
+  #pending = new IdTable<Pending>();
   #streams = new Map<number, StreamSink>();
   #outbox: Req[] = [];
   #cancels: number[] = [];
@@ -332,16 +334,19 @@ export class WorkerClient<Req extends WriteRequest | ReadRequest> {
       waiter?.resolve(msg);
       return;
     }
-    decodeAnswers(msg.batch, (a) => {
-      const p = this.#pending.get(a.id);
-      if (!p) return;
-      this.#settled(a.id);
-      if (a.cancelled) p.cancelled?.();
-      else if (a.error) p.reject(fromErrorData(a.error));
-      else p.resolve(a.value);
-    });
+    decodeAnswers(msg.batch, this.#answer);
     this.#onReport(msg);
   }
+
+  /** One answer of the worker: settles its request's caller. */
+  #answer = (id: number, value: unknown, error?: ErrorData, cancelled?: boolean): void => {
+    const p = this.#pending.get(id);
+    if (!p) return;
+    this.#settled(id);
+    if (cancelled) p.cancelled?.();
+    else if (error) p.reject(fromErrorData(error));
+    else p.resolve(value);
+  };
 
   /** The next control message (ready, failed, closed); keeps the process alive until it comes. */
   #next(): Promise<FromWorker> {
@@ -366,7 +371,7 @@ export class WorkerClient<Req extends WriteRequest | ReadRequest> {
     this.#waiter?.reject(new WorkerError(`The ${this.role} worker stopped: ${reason}`));
     this.#waiter = undefined;
     const unsent = new Set(this.#outbox.map((r) => r.id));
-    const held = [...this.#pending];
+    const held = this.#pending.entries();
     this.#pending.clear();
     this.#outbox = [];
     this.#cancels = [];

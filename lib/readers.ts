@@ -110,7 +110,7 @@ export class Readers {
       { t: "init", config: this.#config },
       (message) => {
         if (message.t !== "answers") return;
-        this.reads += message.batch.ids.length;
+        this.reads += message.batch.count;
         this.#busyMs[i] += message.ms ?? 0;
         if (message.costs) {
           for (const sql in message.costs) {

@@ -5,6 +5,7 @@
 import type { ConnectionConfig, ErrorData, FromWorker, WriteRequest } from "./protocol.ts";
 import { WorkerClient } from "./_worker_client.ts";
 import { Fifo } from "./_fifo.ts";
+import { IdTable } from "./_id_table.ts";
 import { ClosedError, fromErrorData, madeOnArrival, WorkerError } from "./errors.ts";
 import type { CommitEvent } from "./types.ts";
 import { tickTime, WriterStats } from "./_writer_stats.ts";
@@ -472,7 +473,7 @@ export class Writer implements CallOwner {
   /** Leases given out (each transaction's token). */
   #leases = 0;
   /** Interactive transactions released into the writer's group, by number, until it commits. */
-  #awaitingCommit = new Map<number, { resolve(): void; reject(error: Error): void }>();
+  #awaitingCommit = new IdTable<{ resolve(): void; reject(error: Error): void }>();
   /** What the writer reported so far: every number up to this was committed but the failed. */
   #reportedUpTo = 0;
   /** Failures reported for numbers whose transaction had not asked yet. */
@@ -539,7 +540,9 @@ export class Writer implements CallOwner {
   #died(): void {
     // Requests the worker held were rejected by the client; an open transaction is gone, and so
     // is the group of those released and not yet committed (the worker's numbering starts over).
-    for (const waiter of this.#awaitingCommit.values()) waiter.reject(this.#stoppedBeforeReport());
+    for (const [, waiter] of this.#awaitingCommit.entries()) {
+      waiter.reject(this.#stoppedBeforeReport());
+    }
     this.#awaitingCommit.clear();
     this.#reportedUpTo = 0;
     this.#unclaimed = {};

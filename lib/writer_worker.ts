@@ -18,6 +18,7 @@ import { toErrorData } from "./errors.ts";
 import { commitGroup, newTally } from "./group_commit.ts";
 import { TransactionGroup } from "./transaction_group.ts";
 import { loadProcedures } from "./_procedures.ts";
+import { IdTable } from "./_id_table.ts";
 
 const port = await parentPort();
 
@@ -35,7 +36,7 @@ const intake = new ReadableStream<Chunk>(
 );
 let chunksWaiting = 0; // chunks enqueued and not yet read
 /** Requests received and not started: the only ones a `cancel` can still stop. */
-const notStarted = new Map<number, WriteRequest>();
+const notStarted = new IdTable<WriteRequest>();
 const cancelled = new Set<number>();
 
 port.onMessage((message) => {
