@@ -64,13 +64,13 @@ export class IdTable<V> {
     return true;
   }
 
-  /** Every entry, in no particular order. */
+  /** Every entry, oldest id first (as a Map would give them: in the order they came). */
   entries(): [number, V][] {
-    const out: [number, V][] = [];
+    const out: [number, V][] = [...this.#overflow];
     for (let at = 0; at < this.#ids.length; at++) {
       if (this.#values[at] !== undefined) out.push([this.#ids[at], this.#values[at]!]);
     }
-    return out.concat([...this.#overflow]);
+    return out.sort((a, b) => a[0] - b[0]);
   }
 
   clear(): void {

@@ -158,9 +158,9 @@ export class Readers {
   }
 
   /**
-   * Where a read whose SQL text costs `cost` (learned, if it is) runs (`route` forces a side): on the calling thread (`INLINE`), on a
-   * worker (`WORKER`), or on the calling thread once its event loop has turned (`LATER`: it has
-   * spent INLINE_BURST_MS on reads since it last turned).
+   * Where a read whose SQL text costs `cost` (learned, if it is) runs (`route` forces a side): on
+   * the calling thread (`INLINE`), on a worker (`WORKER`), or on the calling thread once its event
+   * loop has turned (`LATER`: it has spent INLINE_BURST_MS on reads since it last turned).
    */
   #placeFor(cost: number | undefined, route?: "inline" | "workers"): Place {
     if (!this.#inline) return WORKER;
