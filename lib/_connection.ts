@@ -159,12 +159,14 @@ export class Connection {
 
   /** Runs walpool's own SQL text (transaction control, pragmas). */
   exec(sql: string): void {
+    this.#mayBeOpen = true;
     this.#db.exec(sql);
   }
 
   /** Runs a caller's SQL text, any number of statements: its schema copy checked first. */
   script(sql: string): void {
     this.#checkSchema();
+    this.#mayBeOpen = true;
     this.#db.exec(sql);
   }
 
@@ -177,9 +179,18 @@ export class Connection {
    * checked by SQLite itself when they run.
    */
   begin(): void {
+    this.#mayBeOpen = true;
     this.#db.exec("BEGIN IMMEDIATE");
     this.#schemaUnchecked = true;
   }
+
+  /**
+   * False once the binding said no transaction is open, until walpool's own SQL may have opened
+   * one (`begin`, `exec`, `script`): the caller's statements cannot (BEGIN and SAVEPOINT are
+   * refused before they get here), and SQLite only ever ends a transaction by itself. Saves a
+   * call into the binding on every read that looks for an idle connection.
+   */
+  #mayBeOpen = true;
 
   /** Whether the schema copy is to be checked before the next prepare (see `begin`). */
   #schemaUnchecked = false;
@@ -236,7 +247,7 @@ export class Connection {
   }
 
   inTransaction(): boolean {
-    return this.#db.inTransaction();
+    return this.#mayBeOpen && (this.#mayBeOpen = this.#db.inTransaction());
   }
 
   /**
