@@ -111,7 +111,7 @@ const GROUP_SPIN_MS = 0.03;
  * How long (ms) the writer spins, after answering a group of at least SPIN_AFTER requests, for
  * the calling thread to post its next message: under a burst of writes, the callers answered send
  * their next writes within microseconds, and a writer asleep in its event loop takes longer to wake
- * than that (measured on a 2-core VM, 256 callers: the writer waited 0.80–0.82 µs per row for its
+ * than that (measured on a 2-core VM, 256 callers: the writer waited 0.80–0.87 µs per row for its
  * next chunk on Bun, 0.56–0.59 µs with this, and wrote 3–32 % more rows per second; Node and Deno
  * unchanged; see bench/RESULTS.md). Small groups (a service's occasional writes) do not spin:
  * their next write may be seconds away.
