@@ -12,8 +12,8 @@
 // of a transaction and, from its event loop, for the next transaction. POSTS counts the messages
 // the caller posted: a group of transactions waits a few microseconds for the next one unless a
 // message was posted meanwhile, and after answering a large group of writes the writer spins until
-// the next message is posted rather than sleep until it arrives. Values cross as JSON, with bigint, bytes and non-finite numbers
-// tagged.
+// the next message is posted rather than sleep until it arrives. Values cross as JSON, with bigint,
+// bytes and non-finite numbers tagged.
 
 import type { Answer, ErrorData, TxRequest } from "./protocol.ts";
 
