@@ -6,7 +6,7 @@
 // Past the budget the caller waits asynchronously (Atomics.waitAsync): the event loop is never
 // blocked for longer than the budget per statement.
 //
-// Layout: five Int32 words, then the data. The caller bumps REQ after writing a request; the
+// Layout: six Int32 words, then the data. The caller bumps REQ after writing a request; the
 // writer bumps ANS after writing its answer over it. One request is outstanding at a time.
 // The caller also bumps DOOR after every request: the writer waits on DOOR between the statements
 // of a transaction and, from its event loop, for the next transaction. POSTS counts the messages
