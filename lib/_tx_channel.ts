@@ -118,11 +118,8 @@ function waitFor(
 ): boolean {
   if (Atomics.load(ctl, index) !== from) return true;
   const start = performance.now();
-  let now = start;
-  while (now - start < Math.min(spinMs, ms)) {
-    for (let i = 0; i < 64; i++) if (Atomics.load(ctl, index) !== from) return true;
-    now = performance.now();
-  }
+  if (spinUntil(Math.min(spinMs, ms), () => Atomics.load(ctl, index) !== from)) return true;
+  let now = performance.now();
   for (;;) {
     const left = ms - (now - start);
     if (left <= 0) return Atomics.load(ctl, index) !== from;
@@ -130,6 +127,15 @@ function waitFor(
     if (Atomics.load(ctl, index) !== from) return true;
     now = performance.now();
   }
+}
+
+/** Spins up to `ms` (reading the clock every 64 tries) until `done()`; whether it was. */
+function spinUntil(ms: number, done: () => boolean): boolean {
+  const start = performance.now();
+  while (performance.now() - start < ms) {
+    for (let i = 0; i < 64; i++) if (done()) return true;
+  }
+  return false;
 }
 
 /** Calls `then` once `ctl[index]` is no longer `from`, without blocking. */
@@ -251,13 +257,7 @@ export class TxServer extends End {
    * (it waits in the event loop). Whether a request is waiting.
    */
   doze(ms: number): boolean {
-    const start = performance.now();
-    do {
-      for (let i = 0; i < 64; i++) {
-        if (this.waiting) return true;
-        if (Atomics.load(this.ctl, POSTS) !== this.#posts) return false;
-      }
-    } while (performance.now() - start < ms);
+    spinUntil(ms, () => this.waiting || Atomics.load(this.ctl, POSTS) !== this.#posts);
     return this.waiting;
   }
 
@@ -268,13 +268,7 @@ export class TxServer extends End {
    * difference may be negative for a moment.)
    */
   awaitPost(received: number, ms: number): boolean {
-    const start = performance.now();
-    do {
-      for (let i = 0; i < 64; i++) {
-        if ((Atomics.load(this.ctl, POSTS) - received | 0) > 0) return true;
-      }
-    } while (performance.now() - start < ms);
-    return false;
+    return spinUntil(ms, () => (Atomics.load(this.ctl, POSTS) - received | 0) > 0);
   }
 
   /** Calls `onRequest` (once) when a request arrives while the writer does other things. */
