@@ -17,7 +17,9 @@
 // binding with the write written as walpool's users write it, an async callback awaiting each
 // statement (`transaction(async (tx) => { await tx.get(…); await tx.run(…); … })`, each statement
 // run synchronously and handed back as a resolved promise): what that shape costs by itself, with
-// no library in between. `walpool` is walpool with
+// no library in between. `raw-async` is `raw-callback` with the read awaited too (an async function
+// awaiting the row read synchronously), as `await db.get(…)` is: the whole shape of walpool's API,
+// reads included. `walpool` is walpool with
 // default options (plus --options, a JSON object of open options), written the natural way:
 // db.get() for reads, db.transaction() for the read-then-write. `walpool-procedure` runs the same
 // read-then-write as a write procedure (bench/_bank_procedures.ts, db.call()). `walpool-batch` writes with
@@ -52,9 +54,10 @@ if (serverKind !== "node" && serverKind !== "native") {
 const dbPath = flag("db");
 const accounts = Number(flag("accounts") ?? 10_000);
 const initialBalance = 1000;
-if (!["raw", "raw-callback", "walpool", "walpool-batch", "walpool-procedure"].includes(mode)) {
+const modes = ["raw", "raw-callback", "raw-async", "walpool", "walpool-batch", "walpool-procedure"];
+if (!modes.includes(mode)) {
   throw new TypeError(
-    `--mode must be raw, raw-callback, walpool, walpool-batch or walpool-procedure, not ${mode}`,
+    `--mode must be one of ${modes.join(", ")}, not ${mode}`,
   );
 }
 if (!dbPath) throw new TypeError("--db=path is required");
@@ -191,6 +194,12 @@ function rawCallbackService(): Service {
   };
 }
 
+/** `service` with its read made an async function that awaits the row (`raw-async`). */
+function awaitedReads(service: Service): Service {
+  const read = service.read;
+  return { ...service, read: async (id) => await read(id) };
+}
+
 function walpoolService(db: Database, style: string): Service {
   return {
     async read(id) {
@@ -229,6 +238,8 @@ const service = mode === "raw"
   ? rawService()
   : mode === "raw-callback"
   ? rawCallbackService()
+  : mode === "raw-async"
+  ? awaitedReads(rawCallbackService())
   : walpoolService(
     await open(dbPath, {
       ...options,

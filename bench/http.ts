@@ -34,7 +34,8 @@
 // Modes: raw (node:sqlite DatabaseSync on Deno and Node, bun:sqlite on Bun, synchronous on the main
 // thread, BEGIN IMMEDIATE…COMMIT for the write), raw-callback (diagnostic: the same binding with the
 // write as an async callback awaiting each statement, the shape db.transaction's users write, with
-// no library in between), walpool (default options; db.get and
+// no library in between), raw-async (diagnostic: raw-callback with the read awaited too, as
+// `await db.get(…)` is: the whole API's shape), walpool (default options; db.get and
 // db.transaction), walpool-procedure (the same read-then-write as a write procedure, db.call),
 // walpool-batch (diagnostic: the write as db.batch([UPDATE, INSERT]), no read).
 
@@ -55,7 +56,14 @@ const flag = (name: string): string | undefined => {
 };
 const allRuntimes = ["deno", "bun", "node"] as const;
 type RuntimeName = typeof allRuntimes[number];
-const allModes = ["raw", "raw-callback", "walpool", "walpool-procedure", "walpool-batch"];
+const allModes = [
+  "raw",
+  "raw-callback",
+  "raw-async",
+  "walpool",
+  "walpool-procedure",
+  "walpool-batch",
+];
 
 const runtimes = (flag("runtimes") ?? allRuntimes.join(",")).split(",") as RuntimeName[];
 const modes = (flag("modes") ?? allModes.join(",")).split(",");
