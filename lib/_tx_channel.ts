@@ -11,8 +11,9 @@
 // The caller also bumps DOOR after every request: the writer waits on DOOR between the statements
 // of a transaction and, from its event loop, for the next transaction. POSTS counts the messages
 // the caller posted: a group of transactions waits a few microseconds for the next one unless a
-// message was posted meanwhile, and after answering a large group of writes the writer spins until
-// the next message is posted rather than sleep until it arrives. Values cross as JSON, with bigint,
+// message was posted meanwhile, after answering a large group of writes the writer spins until the
+// next message is posted rather than sleep until it arrives, and before committing a group it lets
+// in the messages already posted, to join it. Values cross as JSON, with bigint,
 // bytes and non-finite numbers tagged.
 
 import type { Answer, ErrorData, TxRequest } from "./protocol.ts";
@@ -268,7 +269,12 @@ export class TxServer extends End {
    * difference may be negative for a moment.)
    */
   awaitPost(received: number, ms: number): boolean {
-    return spinUntil(ms, () => (Atomics.load(this.ctl, POSTS) - received | 0) > 0);
+    return spinUntil(ms, () => this.pendingPosts(received) > 0);
+  }
+
+  /** How many more messages the caller has posted than the `received` so far (in flight). */
+  pendingPosts(received: number): number {
+    return Atomics.load(this.ctl, POSTS) - received | 0;
   }
 
   /** Calls `onRequest` (once) when a request arrives while the writer does other things. */

@@ -19,6 +19,7 @@ import { commitGroup, newTally } from "./group_commit.ts";
 import { TransactionGroup } from "./transaction_group.ts";
 import { loadProcedures } from "./_procedures.ts";
 import { IdTable } from "./_id_table.ts";
+import { nextTurn } from "./_runtime.ts";
 
 const port = await parentPort();
 
@@ -167,6 +168,15 @@ async function loop(): Promise<void> {
       } else {
         backlog = head < backlog.length ? backlog.slice(head).concat(value!) : value!;
         head = 0;
+        if (
+          chunksWaiting === 0 && backlog.length - head < maxBatch &&
+          channel.pendingPosts(received) > 0
+        ) {
+          // More messages were posted than have arrived: they wait in the event loop, which
+          // hands them over only once this task ends (a runtime delivers one message, then runs
+          // what it resumes: this group). One turn lets them in, to join this group.
+          await new Promise<void>((resolve) => nextTurn(resolve));
+        }
       }
     }
     if (closing && head === backlog.length) return finish();

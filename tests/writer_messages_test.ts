@@ -1,6 +1,7 @@
 // The writer's answers messages, when many wait at once, are not all handled in one go: once they
 // (and the callers they resume) have kept the calling thread busy for a few milliseconds, the
 // rest wait for the event loop to turn, so timers and I/O run in between (lib/_worker_client.ts).
+// And the other way: request messages that wait together at the writer join one commit.
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -48,6 +49,40 @@ describe("the writer's answers", () => {
         `the timer ran after every answer was handled: ${events.join(", ")}`,
       );
       assert.deepEqual(await db.get("SELECT count(*) AS n FROM t"), { n: 30 });
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+describe("the writer's requests", () => {
+  it("sent in several messages while the writer was busy, are committed together", async () => {
+    const db = await open(tempPath(), { readers: 0, routeTransactions: "writer" });
+    try {
+      await db.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v)");
+      // A transaction holds the writer; the writes made meanwhile wait, and go out together when
+      // it ends: 1 024 requests, eight messages of 128 posted at once. The writer, handed the
+      // first, must take the others in before it commits (each alone: 128 a commit at most).
+      let started!: () => void;
+      let finish!: () => void;
+      const running = new Promise<void>((resolve) => (started = resolve));
+      const gate = new Promise<void>((resolve) => (finish = resolve));
+      const holding = db.transaction(async (tx) => {
+        await tx.run("INSERT INTO t(v) VALUES (-1)");
+        started();
+        await gate;
+      });
+      await running;
+      const writes = Array.from(
+        { length: 1024 },
+        (_, i) => db.run("INSERT INTO t(v) VALUES (?)", [i]),
+      );
+      finish();
+      await holding;
+      await Promise.all(writes);
+      const { largestCommit } = db.stats();
+      assert.ok(largestCommit > 128, `largest commit ${largestCommit}: one message's worth`);
+      assert.deepEqual(await db.get("SELECT count(*) AS n FROM t"), { n: 1025 });
     } finally {
       await db.close();
     }
