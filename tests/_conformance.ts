@@ -574,6 +574,22 @@ export function conformance(target: Target, skip: true | string): void {
           await assert.rejects(db.get("SELECT v FROM t WHERE id = 1"), RangeError);
           assert.deepEqual(await db.get("SELECT v FROM t WHERE id = 2"), { v: 42 });
           await assert.rejects(db.run("INSERT INTO t(v) VALUES (?)", [2n ** 64n]), RangeError);
+          // Wherever the read runs: this thread's connections (the one that writes too, between
+          // transactions), a transaction's, a reader's.
+          for (const route of ["inline", "workers"] as const) {
+            await assert.rejects(db.get("SELECT v FROM t WHERE id = 1", [], { route }), RangeError);
+            assert.deepEqual(await db.get("SELECT v FROM t WHERE id = 2", [], { route }), {
+              v: 42,
+            });
+          }
+          await assert.rejects(
+            db.transaction((tx) => tx.get("SELECT v FROM t WHERE id = 1")),
+            RangeError,
+          );
+          assert.deepEqual(
+            await db.transaction((tx) => tx.all("SELECT v FROM t WHERE id = 2")),
+            [{ v: 42 }],
+          );
         }
       });
     });

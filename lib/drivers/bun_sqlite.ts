@@ -6,6 +6,7 @@
 
 import type { BindParams, Driver, DriverConnection, DriverStatement } from "../driver.ts";
 import { narrowInteger, narrowRow, rowid } from "../_integers.ts";
+import { isRead } from "../_classify.ts";
 
 type Row = Record<string, unknown>;
 
@@ -48,10 +49,11 @@ function mayBeRounded(row: Row | unknown[]): boolean {
 }
 
 /**
- * bun:sqlite rounds integers beyond ±2^53 silently unless it reads them as bigint. A connection
- * that can write reads every integer as bigint and narrows them. A read-only one reads numbers
- * first (faster: `numbersFirst`, unless `safeIntegers`) and, should a row hold an integer beyond
- * ±2^53, runs the statement again reading bigints: its statements change nothing, so they can.
+ * bun:sqlite rounds integers beyond ±2^53 silently unless it reads them as bigint. A statement
+ * that may write reads every integer as bigint and narrows them. One that cannot (on a read-only
+ * connection, or a read anywhere) reads numbers first (faster: `numbersFirst`, unless
+ * `safeIntegers`) and, should a row hold an integer beyond ±2^53, runs again reading bigints: it
+ * changes nothing, so it can.
  */
 function statement(
   stmt: BunStatement,
@@ -69,6 +71,7 @@ function statement(
     }
   };
   const narrow = safeIntegers ? (r: Row) => r : narrowRow;
+  if (numbersFirst) stmt.safeIntegers(false); // on a connection that reads bigints by default
   // Rows read as numbers hold no bigint: returned as they are unless one may be rounded (the
   // common case of a point read on the calling thread costs one loop over its values, no more).
   return {
@@ -144,6 +147,10 @@ export const driver: Driver = {
   name: "bun:sqlite",
   open(path, { readonly, safeIntegers }): DriverConnection {
     const numbersFirst = readonly && !safeIntegers;
+    // A read that a read-only connection could carry out changes nothing either: it reads
+    // numbers first on a connection that can write too (the calling thread's, between its
+    // transactions), rather than bigints narrowed one by one.
+    const firstNumbers = (sql: string) => numbersFirst || (!safeIntegers && isRead(sql));
     const db = new Database(path, {
       ...(readonly ? { readonly: true } : { create: true }),
       strict: true,
@@ -152,8 +159,8 @@ export const driver: Driver = {
     return {
       prepare: (sql) =>
         EXPLAIN.test(sql)
-          ? oneShot(() => statement(db.prepare(sql), safeIntegers, numbersFirst))
-          : statement(db.prepare(sql), safeIntegers, numbersFirst),
+          ? oneShot(() => statement(db.prepare(sql), safeIntegers, firstNumbers(sql)))
+          : statement(db.prepare(sql), safeIntegers, firstNumbers(sql)),
       exec: (sql) => db.exec(sql),
       inTransaction: () => db.inTransaction,
       close: () => db.close(),
