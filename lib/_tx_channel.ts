@@ -13,8 +13,8 @@
 // the caller posted: a group of transactions waits a few microseconds for the next one unless a
 // message was posted meanwhile, after answering a large group of writes the writer spins until the
 // next message is posted rather than sleep until it arrives, and before committing a group it lets
-// in the messages already posted, to join it. Values cross as JSON, with bigint,
-// bytes and non-finite numbers tagged.
+// in the messages already posted, to join it. Values cross as JSON, with bigint, bytes and
+// non-finite numbers tagged.
 
 import type { Answer, ErrorData, TxRequest } from "./protocol.ts";
 
