@@ -30,12 +30,16 @@ const data = JSON.parse(readFileSync(input, "utf8")) as {
 
 /** The bars of each runtime: a result and the baseline it is divided by. */
 const BARS = [
-  { id: "1.walpool", base: "1.raw-per-insert", label: "(1) walpool, durability normal" },
+  {
+    id: "1.walpool",
+    base: "1.raw-per-insert",
+    label: "(1) walpool, durability normal, warm writer",
+  },
   { id: "1.raw-one-tx", base: "1.raw-per-insert", label: "(1) raw, all rows in one transaction" },
   {
     id: "2.walpool-full",
     base: "2.raw-per-insert-full",
-    label: "(2) walpool, durability full (vs raw per-insert FULL)",
+    label: "(2) walpool, durability full, warm writer (vs raw FULL)",
   },
   { id: "3.own-connections", base: "1.raw-per-insert", label: "(3) 4 workers, own connections" },
   {
