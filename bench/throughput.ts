@@ -11,7 +11,8 @@
 // (bench/chart.ts draws them); a quick or --only run writes JSON only when --json=path is given.
 // Scenarios:
 //
-// (1) many small writes: 256 concurrent callers awaiting single-row INSERTs
+// (1) many small writes: 256 concurrent callers awaiting single-row INSERTs, after a warm-up of
+//     three times the measured rows (a warm writer); also after a short one (cold, see STEADY)
 // (2) the same with durability "full" (synchronous = FULL)
 // (3) alternatives: 4 workers with a connection each; a naive single writer worker
 // (4) the longest event-loop pause during (1)
@@ -497,7 +498,7 @@ if (want(1) || want(4)) {
   await best(async () => ({
     id: "1.walpool",
     scenario: S,
-    variant: "walpool durability normal, 256 callers",
+    variant: "walpool durability normal, 256 callers, warm writer",
     vs: ["1.raw-per-insert", "1.raw-one-tx"],
     ...await walpoolWrites(256, ROWS, { durability: "normal" }, STEADY * ROWS),
   }));
@@ -522,7 +523,7 @@ if (want(2)) {
   await best(async () => ({
     id: "2.walpool-full",
     scenario: S,
-    variant: 'walpool durability "full", 256 callers',
+    variant: 'walpool durability "full", 256 callers, warm writer',
     vs: ["2.raw-per-insert-full"],
     ...await walpoolWrites(256, ROWS, { durability: "full" }, STEADY * ROWS),
   }));
