@@ -350,8 +350,8 @@ export interface Stats {
   /** The most WAL bytes an idle checkpoint found. */
   largestWalBytes: number;
   /**
-   * Checkpoint operations the writer ran when idle, PASSIVE and RESTART or TRUNCATE each counted
-   * (SQLite's own at commits are not).
+   * Checkpoint operations the writer ran when idle, PASSIVE and RESTART or TRUNCATE each counted (SQLite's
+   * own at commits are not).
    */
   checkpoints: number;
   /** Milliseconds from each write call to its answer: waiting for room, the trip, the commit. */

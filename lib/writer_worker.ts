@@ -221,7 +221,7 @@ function post(answers: Answer[], ms?: number): void {
 /** How long the writer must be idle before it checkpoints. */
 const IDLE_MS = 50;
 let idleTimer: ReturnType<typeof setTimeout> | undefined;
-/** WAL pages not yet checkpointed, the longest WAL seen (pages), checkpoints run. */
+/** WAL pages not yet checkpointed after the last checkpoint, the longest WAL seen, checkpoints run. */
 const wal = { pages: 0, largest: 0, checkpoints: 0, pageSize: 0 };
 
 /**
