@@ -11,14 +11,6 @@ import { SqliteError, toErrorData } from "./errors.ts";
 const CACHE_SIZE = 256;
 /** A statement that reads the schema: stepping it makes SQLite reload a stale copy. */
 const SCHEMA_PROBE = "SELECT 1 FROM sqlite_schema LIMIT 1";
-/**
- * The most of its WAL file a write connection keeps when the WAL starts again from its beginning
- * (SQLite's `journal_size_limit`, which `pragmas` can set instead): the file is reused rather than
- * grown anew, and one that a long reader let grow is cut back to this. The writer's idle checkpoint
- * truncates a WAL longer than this (writer_worker.ts).
- */
-export const WAL_KEEP_BYTES = 16 * 1024 * 1024;
-
 /** Something to wait on with Atomics.wait, for a synchronous pause. */
 const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
@@ -107,7 +99,6 @@ export class Connection {
         throw new Error(`the database could not be put in WAL mode (journal_mode is ${mode})`);
       }
       this.exec(`PRAGMA synchronous = ${config.durability === "full" ? "FULL" : "NORMAL"}`);
-      this.exec(`PRAGMA journal_size_limit = ${WAL_KEEP_BYTES}`);
     }
     for (const pragma of config.pragmas) this.exec(`PRAGMA ${pragma}`);
     // Fail at open, not at the first write, when the file cannot be written.

@@ -74,18 +74,8 @@ const SCALARS: [string, Kind, string, (s: Stats) => number][] = [
   ],
   ["reads_in_flight", "gauge", "Reads not answered yet.", (s) => s.readsInFlight],
   ["readers", "gauge", "Reader workers (remote: read requests at once).", (s) => s.readers],
-  [
-    "wal_bytes",
-    "gauge",
-    "WAL bytes not yet checkpointed, as of the last idle checkpoint.",
-    (s) => s.walBytes,
-  ],
-  [
-    "wal_bytes_max",
-    "gauge",
-    "Longest WAL an idle checkpoint found, in bytes.",
-    (s) => s.largestWalBytes,
-  ],
+  ["wal_bytes", "gauge", "Size of the WAL file.", (s) => s.walBytes],
+  ["wal_bytes_max", "gauge", "Largest size of the WAL file seen.", (s) => s.largestWalBytes],
   ["commit_size_max", "gauge", "Most write requests one commit carried.", (s) => s.largestCommit],
 ];
 

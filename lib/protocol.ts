@@ -131,7 +131,8 @@ export type ToReader =
  * Any worker → main thread. With answers, the writer reports what it measured since its last
  * answers message: `commits`, the requests each commit carried, and `ms`, its time on these
  * answers; `lockWaits`/`lockWaitMs`, BEGINs that waited for another process's lock. A reader
- * reports `ms`, its time on the reads. `wal` reports, after the writer's idle checkpoint, the WAL's pages not yet checkpointed (in bytes), the longest WAL it found, and the checkpoints run. `txs` reports the interactive transactions committed by a group commit: every one
+ * reports `ms`, its time on the reads. `wal` reports the WAL's size after the writer's
+ * checkpoints. `txs` reports the interactive transactions committed by a group commit: every one
  * released up to `upTo` (numbered by the writer, see `transaction_group.ts`) but the failed, in
  * `commits` transactions of SQLite.
  */

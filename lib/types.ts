@@ -350,7 +350,7 @@ export interface Stats {
   /** The most WAL bytes an idle checkpoint found. */
   largestWalBytes: number;
   /**
-   * Checkpoint operations the writer ran when idle, PASSIVE and RESTART or TRUNCATE each counted (SQLite's
+   * Checkpoint operations the writer ran when idle, PASSIVE and TRUNCATE each counted (SQLite's
    * own at commits are not).
    */
   checkpoints: number;

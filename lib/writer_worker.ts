@@ -12,7 +12,7 @@ import {
   type WriteRequest,
 } from "./protocol.ts";
 import { TxServer } from "./_tx_channel.ts";
-import { Connection, WAL_KEEP_BYTES } from "./_connection.ts";
+import { Connection } from "./_connection.ts";
 import { parentPort } from "./_worker_host.ts";
 import { toErrorData } from "./errors.ts";
 import { commitGroup, newTally } from "./group_commit.ts";
@@ -220,18 +220,17 @@ function post(answers: Answer[], ms?: number): void {
 
 /** How long the writer must be idle before it checkpoints. */
 const IDLE_MS = 50;
+/** WAL pages (≈ 16 MiB of 4 KiB pages) beyond which the writer also tries to truncate it. */
+const WAL_LIMIT = 4096;
 let idleTimer: ReturnType<typeof setTimeout> | undefined;
-/** WAL pages not yet checkpointed after the last checkpoint, the longest WAL seen, checkpoints run. */
+/** WAL length in pages after the last checkpoint, the longest seen, checkpoints run. */
 const wal = { pages: 0, largest: 0, checkpoints: 0, pageSize: 0 };
 
 /**
- * Run when the writer is idle: a PASSIVE checkpoint (never waits); then, once the WAL is all
- * checkpointed, a RESTART, so that the next write starts at the WAL's beginning in the same file.
- * A WAL file that has to grow again costs each commit with durability "full" about half as much
- * again until it has (bench/RESULTS.md), which is why the file is not truncated each time. A WAL
- * longer than WAL_KEEP_BYTES, checkpointed or not, gets a TRUNCATE instead. Either waits for
- * readers at most 20 ms, so that a long-running reader elsewhere can delay the WAL's reset but
- * never block the writer. SQLite's own PASSIVE auto-checkpoint keeps running at commits in between.
+ * Run when the writer is idle: a PASSIVE checkpoint (never waits), then, when the WAL is all
+ * checkpointed or past WAL_LIMIT, a TRUNCATE that waits for readers at most 20 ms, so that a
+ * long-running reader elsewhere can delay the WAL's reset but never block the writer. SQLite's
+ * own PASSIVE auto-checkpoint keeps running at commits in between.
  */
 function checkpoint(): void {
   idleTimer = undefined;
@@ -242,21 +241,16 @@ function checkpoint(): void {
     let r = conn.get("PRAGMA wal_checkpoint(PASSIVE)", []) as Result;
     wal.checkpoints++;
     wal.largest = Math.max(wal.largest, r.log);
-    // The WAL file's length: a 32-byte header, then each page with a 24-byte frame header.
-    const long = 32 + r.log * (wal.pageSize + 24) > WAL_KEEP_BYTES;
-    if (r.log > 0 && (r.log === r.checkpointed || long)) {
+    if (r.log > 0 && (r.log === r.checkpointed || r.log > WAL_LIMIT)) {
       conn.exec("PRAGMA busy_timeout = 20");
       try {
-        r = conn.get(
-          `PRAGMA wal_checkpoint(${long ? "TRUNCATE" : "RESTART"})`,
-          [],
-        ) as Result;
+        r = conn.get("PRAGMA wal_checkpoint(TRUNCATE)", []) as Result;
         wal.checkpoints++;
       } finally {
         conn.exec(`PRAGMA busy_timeout = ${busyTimeout}`);
       }
     }
-    wal.pages = Math.max(0, r.log - r.checkpointed);
+    wal.pages = Math.max(0, r.log);
   } catch {
     return; // a checkpoint is an optimisation: the next idle moment tries again
   }

@@ -9,21 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { open, SqliteError } from "../mod.ts";
 import { holdLock, runtimeCommand, settle, tempPath, waitFor } from "./_helpers.ts";
-import { readFileSync, statSync } from "node:fs";
-
-/**
- * The WAL header's first salt, which SQLite changes each time the WAL starts again from its
- * beginning (sqlite.org/fileformat2.html, "WAL File Format"); undefined for an empty WAL file.
- */
-function walSalt(path: string): number | undefined {
-  const header = readFileSync(`${path}-wal`).subarray(0, 32);
-  return header.length < 32
-    ? undefined
-    : new DataView(header.buffer, header.byteOffset).getUint32(16);
-}
-
-/** The most WAL file walpool keeps for reuse (a longer one is truncated). */
-const WAL_KEPT = 16 * 2 ** 20;
+import { statSync } from "node:fs";
 
 /** Runs a test child script to its end; resolves with its stdout, rejects on a non-zero exit. */
 function runChild(name: string, ...args: string[]): Promise<string> {
@@ -67,7 +53,7 @@ const env = (globalThis as unknown as { process: { env: Record<string, string | 
 const SOAK_SECONDS = Number(env.WALPOOL_SOAK_SECONDS ?? 4);
 
 describe("reliability", () => {
-  it("keeps the WAL bounded under sustained load, and resets it once a long reader ends", async () => {
+  it("keeps the WAL bounded under sustained load, and truncates it once a long reader ends", async () => {
     const path = tempPath();
     const db = await open(path, { readers: 2 });
     await db.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, body TEXT)");
@@ -111,18 +97,9 @@ describe("reliability", () => {
     assert.equal(
       stats.walBytes,
       0,
-      "the idle checkpoint after the reader ended copied the whole WAL",
+      "the first idle checkpoint after the reader ended truncated the WAL",
     );
-    // …and reset it: truncated when it was past 16 MiB, or else left for the next write to start
-    // again from its beginning, in the same file.
-    const size = statSync(`${path}-wal`).size;
-    assert.ok(size <= WAL_KEPT, `the WAL file kept for reuse is ${size} bytes`);
-    if (size > 0) {
-      const salt = walSalt(path);
-      await db.run("INSERT INTO t(body) VALUES ('after')");
-      assert.notEqual(walSalt(path), salt, "the next write started the WAL again");
-      assert.equal(statSync(`${path}-wal`).size, size, "in the same file");
-    }
+    assert.equal(statSync(`${path}-wal`).size, 0);
     // While the reader held its snapshot, no checkpoint could reset the WAL: it kept every row.
     assert.ok(
       samples.some((s) => !s.readerGone && s.walBytes >= s.writes * BODY),
@@ -131,7 +108,7 @@ describe("reliability", () => {
     for (const s of samples) {
       assert.ok(s.walBytes === 0 || s.walBytes >= s.writes * BODY, JSON.stringify(s));
     }
-    // Once it had gone, every idle checkpoint copied the whole WAL, however many writes came.
+    // Once it had gone, every idle checkpoint truncated the WAL, however many writes came.
     const later = samples.filter((s) => s.readerGone);
     assert.deepEqual(later.map((s) => s.walBytes), later.map(() => 0));
     assert.ok(stats.largestWalBytes >= Math.max(...samples.map((s) => s.walBytes)));
@@ -139,50 +116,6 @@ describe("reliability", () => {
       `# ${writes} writes in ${SOAK_SECONDS} s, largest WAL ${stats.largestWalBytes} bytes, ` +
         `${later.length} idle checkpoints after the reader ended`,
     );
-    await db.close();
-  });
-
-  it("an idle checkpoint starts the WAL again in the same file, and truncates one past 16 MiB", async () => {
-    const path = tempPath();
-    // Every write on the writer, whose idle moments run the checkpoints watched here.
-    const db = await open(path, { readers: 0, routeTransactions: "writer" });
-    await db.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, body BLOB)");
-    /** The stats after the writer's next idle checkpoint, once a write has been made. */
-    const idleAfter = async (write: () => Promise<unknown>) => {
-      const before = db.stats().checkpoints;
-      await write();
-      // Reported once the RESTART or TRUNCATE that follows the PASSIVE checkpoint is done.
-      await waitFor(() => db.stats().checkpoints > before, 5000, "the writer's idle checkpoint");
-      return db.stats();
-    };
-    const rows = (n: number, bytes: number) =>
-      Promise.all(
-        Array.from(
-          { length: n },
-          () => db.run("INSERT INTO t(body) VALUES (zeroblob(?))", [bytes]),
-        ),
-      );
-
-    // An ordinary WAL: all checkpointed, kept, and the next write starts it again at its beginning.
-    let stats = await idleAfter(() => rows(100, 1000));
-    assert.equal(stats.walBytes, 0);
-    const size = statSync(`${path}-wal`).size;
-    assert.ok(size > 0, "the WAL file is kept");
-    const salt = walSalt(path);
-    await db.run("INSERT INTO t(body) VALUES (zeroblob(10))");
-    assert.notEqual(walSalt(path), salt, "the next write started the WAL again");
-    assert.equal(statSync(`${path}-wal`).size, size, "in the same file");
-
-    // A reader in another process keeps the WAL from starting again while 20 MiB are written.
-    const { exited } = await holdLock(path, 1500, "read");
-    await rows(20, 2 ** 20);
-    assert.ok(statSync(`${path}-wal`).size > WAL_KEPT);
-    await exited;
-    stats = await idleAfter(() => db.run("INSERT INTO t(body) VALUES (zeroblob(10))"));
-    assert.ok(stats.largestWalBytes > WAL_KEPT, String(stats.largestWalBytes));
-    assert.equal(stats.walBytes, 0);
-    assert.equal(statSync(`${path}-wal`).size, 0, "past 16 MiB, the WAL was truncated");
-    assert.equal((await db.get<{ n: number }>("SELECT count(*) AS n FROM t"))!.n, 122);
     await db.close();
   });
 
