@@ -345,7 +345,10 @@ export interface Stats {
   readers: number;
   /** Workers started again after they stopped. */
   workerRestarts: number;
-  /** Bytes of the WAL not yet checkpointed, as of the writer's last idle checkpoint. */
+  /**
+   * Bytes in the WAL (its pages) after the writer's last idle checkpoint: 0 once that checkpoint
+   * could truncate it, more while a reader's snapshot keeps it from being reset.
+   */
   walBytes: number;
   /** The most WAL bytes an idle checkpoint found. */
   largestWalBytes: number;
