@@ -384,8 +384,8 @@ const warmUp = (ops: number) => Math.max(8, Math.round(ops / 10));
 /**
  * Warm-up rows per measured row in (1) and (2), for every variant but the raw FULL one: a new
  * walpool writer thread runs its first 100 000–200 000 single-row writes at half to two thirds of
- * its later speed (its code warming up in a fresh isolate, whatever the file or the calling
- * thread; bench/RESULTS.md), where a service's writer lives as long as the process. Each
+ * its later speed, whatever the file or the calling thread (most likely its code warming up in a
+ * new isolate; bench/RESULTS.md), where a service's writer lives as long as the process. Each
  * scenario also reports walpool with the short warm-up of a fresh writer ("cold").
  */
 const STEADY = 3;
