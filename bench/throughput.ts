@@ -390,6 +390,32 @@ const warmUp = (ops: number) => Math.max(8, Math.round(ops / 10));
  */
 const STEADY = 3;
 
+/**
+ * walpool's writes of (1) or (2), 256 callers, measured on a warm writer (`id`) and on a cold one
+ * (`id`-cold), each against the baselines `vs`.
+ */
+async function warmAndCold(
+  named: { id: string; scenario: string; variant: string },
+  vs: string[],
+  options: OpenOptions,
+): Promise<void> {
+  const { id, scenario, variant } = named;
+  await best(async () => ({
+    id,
+    scenario,
+    variant: `${variant}, warm writer`,
+    vs,
+    ...await walpoolWrites(256, ROWS, options, STEADY * ROWS),
+  }));
+  await best(async () => ({
+    id: `${id}-cold`,
+    scenario,
+    variant: `${variant}, cold (a fresh writer, short warm-up)`,
+    vs,
+    ...await walpoolWrites(256, ROWS, options),
+  }));
+}
+
 /** A pseudo-random key in 1..n for the i-th read (the same sequence for every variant). */
 const key = (i: number, n: number) => (Math.imul(i + 1, 2654435761) >>> 0) % n + 1;
 
@@ -495,20 +521,11 @@ if (want(1) || want(4)) {
       ...rawOneTransaction(ROWS, STEADY * ROWS),
     })
   );
-  await best(async () => ({
-    id: "1.walpool",
-    scenario: S,
-    variant: "walpool durability normal, 256 callers, warm writer",
-    vs: ["1.raw-per-insert", "1.raw-one-tx"],
-    ...await walpoolWrites(256, ROWS, { durability: "normal" }, STEADY * ROWS),
-  }));
-  await best(async () => ({
-    id: "1.walpool-cold",
-    scenario: S,
-    variant: "walpool durability normal, 256 callers, cold (a fresh writer, short warm-up)",
-    vs: ["1.raw-per-insert", "1.raw-one-tx"],
-    ...await walpoolWrites(256, ROWS, { durability: "normal" }),
-  }));
+  await warmAndCold(
+    { id: "1.walpool", scenario: S, variant: "walpool durability normal, 256 callers" },
+    ["1.raw-per-insert", "1.raw-one-tx"],
+    { durability: "normal" },
+  );
 }
 
 if (want(2)) {
@@ -520,20 +537,11 @@ if (want(2)) {
     short: "raw per-insert FULL",
     ...await rawPerInsert(RAW_FULL_ROWS, "FULL"),
   }));
-  await best(async () => ({
-    id: "2.walpool-full",
-    scenario: S,
-    variant: 'walpool durability "full", 256 callers, warm writer',
-    vs: ["2.raw-per-insert-full"],
-    ...await walpoolWrites(256, ROWS, { durability: "full" }, STEADY * ROWS),
-  }));
-  await best(async () => ({
-    id: "2.walpool-full-cold",
-    scenario: S,
-    variant: 'walpool durability "full", 256 callers, cold (a fresh writer, short warm-up)',
-    vs: ["2.raw-per-insert-full"],
-    ...await walpoolWrites(256, ROWS, { durability: "full" }),
-  }));
+  await warmAndCold(
+    { id: "2.walpool-full", scenario: S, variant: 'walpool durability "full", 256 callers' },
+    ["2.raw-per-insert-full"],
+    { durability: "full" },
+  );
 }
 
 if (want(3)) {
