@@ -75,7 +75,12 @@ const SCALARS: [string, Kind, string, (s: Stats) => number][] = [
   ["reads_in_flight", "gauge", "Reads not answered yet.", (s) => s.readsInFlight],
   ["readers", "gauge", "Reader workers (remote: read requests at once).", (s) => s.readers],
   ["wal_bytes", "gauge", "Bytes in the WAL after the last idle checkpoint.", (s) => s.walBytes],
-  ["wal_bytes_max", "gauge", "Largest size of the WAL file seen.", (s) => s.largestWalBytes],
+  [
+    "wal_bytes_max",
+    "gauge",
+    "Most bytes in the WAL an idle checkpoint found.",
+    (s) => s.largestWalBytes,
+  ],
   ["commit_size_max", "gauge", "Most write requests one commit carried.", (s) => s.largestCommit],
 ];
 
