@@ -6,7 +6,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { open } from "../mod.ts";
-import { tempPath } from "./_helpers.ts";
+import { sleep, tempPath } from "./_helpers.ts";
 
 /** Keeps this thread busy for `ms`, as a heavy request handler would. */
 function spin(ms: number): void {
@@ -60,25 +60,24 @@ describe("the writer's requests", () => {
     const db = await open(tempPath(), { readers: 0, routeTransactions: "writer" });
     try {
       await db.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v)");
-      // A transaction holds the writer; the writes made meanwhile wait, and go out together when
-      // it ends: 1 024 requests, eight messages of 128 posted at once. The writer, handed the
-      // first, must take the others in before it commits (each alone: 128 a commit at most).
-      let started!: () => void;
-      let finish!: () => void;
-      const running = new Promise<void>((resolve) => (started = resolve));
-      const gate = new Promise<void>((resolve) => (finish = resolve));
-      const holding = db.transaction(async (tx) => {
-        await tx.run("INSERT INTO t(v) VALUES (-1)");
-        started();
-        await gate;
-      });
-      await running;
+      // A slow write holds the writer (a few hundred milliseconds of SQL); the writes made
+      // meanwhile are posted at once, 1 024 requests in eight messages of 128, and wait in its
+      // port. The writer, handed the first, must take the others in before it commits (each
+      // alone: 128 a commit at most). (A transaction holding the writer instead keeps the writes
+      // on this thread until it ends; the writer may then be handed the first message before the
+      // others are posted, which a busy machine made happen.)
+      const slow = db.run(
+        `INSERT INTO t(v) SELECT count(*) FROM (WITH RECURSIVE c(i) AS
+          (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 3000000) SELECT i FROM c)`,
+      );
+      await sleep(20); // the slow write is in the writer's hands
       const writes = Array.from(
         { length: 1024 },
         (_, i) => db.run("INSERT INTO t(v) VALUES (?)", [i]),
       );
-      finish();
-      await holding;
+      const { commits } = db.stats();
+      await slow;
+      assert.equal(db.stats().commits, commits + 1, "the slow write outlasted the 20 ms");
       await Promise.all(writes);
       const { largestCommit } = db.stats();
       assert.ok(largestCommit > 128, `largest commit ${largestCommit}: one message's worth`);
