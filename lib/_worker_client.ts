@@ -400,6 +400,11 @@ export class WorkerClient<Req extends WriteRequest | ReadRequest> {
   /** Called after each message posted to a ready worker (see `TxCaller.ring`). */
   afterPost: (() => void) | undefined;
 
+  /** Posts a message that needs no answer; dropped unless the worker is ready. */
+  hint(message: { t: "checkpoint" }): void {
+    if (this.#state === "ready") this.#link.post(message);
+  }
+
   /** Stops the worker at once (as a crash would); every request it held is rejected. */
   terminate(): void {
     this.beforeTerminate?.();

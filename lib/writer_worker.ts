@@ -83,6 +83,13 @@ port.onMessage((message) => {
       if (answers.length) port.post({ t: "answers", batch: encodeAnswers(answers) });
       break;
     }
+    case "checkpoint":
+      if (!idle) break;
+      backgroundCheckpoint();
+      // The calling thread is committing: the idle checkpoint waits until it has stopped.
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(checkpoint, IDLE_MS);
+      break;
     case "close":
       chunksWaiting++;
       controller.enqueue("close");
@@ -158,7 +165,9 @@ async function loop(): Promise<void> {
         answered = 0;
         if (chunksWaiting === 0) idleTimer ??= setTimeout(checkpoint, IDLE_MS);
       }
+      idle = chunksWaiting === 0 && head === backlog.length;
       const { value } = await reader.read();
+      idle = false;
       chunksWaiting--;
       if (value === "close") {
         closing = true;
@@ -223,6 +232,8 @@ const IDLE_MS = 50;
 /** WAL pages (≈ 16 MiB of 4 KiB pages) beyond which the writer also tries to truncate it. */
 const WAL_LIMIT = 4096;
 let idleTimer: ReturnType<typeof setTimeout> | undefined;
+/** The loop waits for chunks with nothing left to do. */
+let idle = false;
 /** WAL length in pages after the last checkpoint, the longest seen, checkpoints run. */
 const wal = { pages: 0, largest: 0, checkpoints: 0, pageSize: 0 };
 
@@ -260,6 +271,20 @@ function checkpoint(): void {
     largestBytes: wal.largest * wal.pageSize,
     checkpoints: wal.checkpoints,
   });
+}
+
+/**
+ * Asked by the calling thread, which commits transactions of its own: a PASSIVE checkpoint, so
+ * that the automatic checkpoint in the calling thread's COMMIT finds most of the WAL copied
+ * already. Nothing is reported; the next idle checkpoint reports the counts.
+ */
+function backgroundCheckpoint(): void {
+  if (conn.inTransaction()) return;
+  try {
+    const r = conn.get("PRAGMA wal_checkpoint(PASSIVE)", []) as { log: number };
+    wal.checkpoints++;
+    wal.largest = Math.max(wal.largest, r.log);
+  } catch { /* an optimisation: the calling thread's own checkpoint does it */ }
 }
 
 function finish(): void {

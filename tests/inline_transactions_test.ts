@@ -5,6 +5,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { type Database, open, type OpenOptions, SqliteError } from "../mod.ts";
+import { statSync } from "node:fs";
 import { holdLock, sleep, tempPath } from "./_helpers.ts";
 
 /** A database whose next transaction (the writer being idle) runs on this thread. */
@@ -150,6 +151,40 @@ describe("transactions on the calling thread", () => {
       );
       assert.ok(ticks >= 20, `the event loop turned ${ticks} times in ${n} transactions`);
       assert.deepEqual(await db.get("SELECT count(*) AS n FROM t"), { n });
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("keep the WAL bounded: the writer checkpoints behind them, this thread's checkpoint restarts it", async () => {
+    const { db, path } = await inlineReady();
+    try {
+      await db.exec("CREATE TABLE big(b BLOB)");
+      const before = db.stats();
+      // 3000 commits of an 8000-byte row: about 9000 WAL pages (36 MB) if nothing checkpointed.
+      const n = 3000;
+      const blob = new Uint8Array(8000).fill(7);
+      for (let i = 0; i < n; i++) {
+        const { error } = await inline(db, (tx) => tx.run("INSERT INTO big(b) VALUES (?)", [blob]));
+        assert.equal(error, undefined);
+      }
+      const after = db.stats();
+      assert.ok(
+        after.inlineTransactions - before.inlineTransactions > n * 0.9,
+        "they ran on this thread",
+      );
+      // The WAL file keeps its largest size: it was restarted before it reached 4000 pages
+      // (4 × SQLite's automatic checkpoint, on this thread) plus one transaction's.
+      const walBytes = statSync(`${path}-wal`).size;
+      assert.ok(walBytes < 17 * 2 ** 20, `the WAL grew to ${walBytes} bytes`);
+      // The writer ran a checkpoint every 64 of them, and reports them once idle (50 ms).
+      await sleep(200);
+      const checkpoints = db.stats().checkpoints - before.checkpoints;
+      assert.ok(checkpoints >= n / 64 / 2, `the writer ran ${checkpoints} checkpoints`);
+      assert.deepEqual(await db.get("SELECT count(*) AS n, sum(length(b)) AS bytes FROM big"), {
+        n,
+        bytes: n * blob.length,
+      });
     } finally {
       await db.close();
     }
