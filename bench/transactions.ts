@@ -2,7 +2,8 @@
 // used synchronously on the calling thread (each: read a balance, UPDATE it, INSERT a history
 // row). Prints µs per transaction and the ratio, for 1 caller (each awaits its transaction
 // before the next) and for 100 concurrent callers. Also the longest event-loop pause walpool
-// caused. Run on each runtime:
+// caused, and for 1 caller the slowest transactions of each (p99.9 and the longest: those that ran
+// a checkpoint on the calling thread). Run on each runtime:
 //
 //   deno run -A bench/transactions.ts      bun bench/transactions.ts      node bench/transactions.ts
 //   (--count=N transactions per case, default 20000; --callers=1,100)
@@ -30,28 +31,45 @@ const dir = mkdtempSync(join(tmpdir(), "walpool-tx-bench-"));
 let files = 0;
 const fresh = () => join(dir, `bench-${files++}.db`);
 
-/** µs per transaction of the raw binding, on this thread. */
-function raw(): number {
+/** Per-transaction times (ms): their p99.9 and the longest, in µs. */
+interface Tail {
+  p999: number;
+  max: number;
+}
+
+function tail(ms: number[]): Tail {
+  const sorted = ms.sort((a, b) => a - b);
+  return { p999: sorted[Math.floor(sorted.length * 0.999)] * 1000, max: sorted.at(-1)! * 1000 };
+}
+
+/** µs per transaction of the raw binding, on this thread, and its slowest transactions. */
+function raw(): { us: number; tail: Tail } {
   const db = openRaw(fresh());
   db.exec(SCHEMA);
   for (let id = 1; id <= ACCOUNTS; id++) db.prepare("INSERT INTO account VALUES (?, 0)").run(id);
   const read = db.prepare(READ), update = db.prepare(UPDATE), insert = db.prepare(INSERT);
+  const times: number[] = [];
   const began = performance.now();
   for (let i = 0; i < COUNT; i++) {
     const id = 1 + (i * 7919) % ACCOUNTS;
+    const at = performance.now();
     db.exec("BEGIN IMMEDIATE");
     const { balance } = read.get(id) as { balance: number };
     update.run(balance + 1, id);
     insert.run(id, 1);
     db.exec("COMMIT");
+    times.push(performance.now() - at);
   }
   const us = (performance.now() - began) * 1000 / COUNT;
   db.close();
-  return us;
+  return { us, tail: tail(times) };
 }
 
-/** µs per transaction of walpool with `callers` concurrent callers, and the longest pause. */
-async function walpool(callers: number): Promise<{ us: number; pauseMs: number }> {
+/**
+ * µs per transaction of walpool with `callers` concurrent callers, the longest pause, and the
+ * slowest transactions (from call to answer).
+ */
+async function walpool(callers: number): Promise<{ us: number; pauseMs: number; tail: Tail }> {
   const db = await open(fresh());
   await db.exec(SCHEMA);
   await db.batch(
@@ -67,16 +85,19 @@ async function walpool(callers: number): Promise<{ us: number; pauseMs: number }
     pauseMs = Math.max(pauseMs, now - last - 1);
     last = now;
   }, 1);
+  const times: number[] = [];
   const began = performance.now();
   let next = 0;
   await Promise.all(Array.from({ length: callers }, async () => {
     while (next < COUNT) {
       const id = 1 + (next++ * 7919) % ACCOUNTS;
+      const at = performance.now();
       await db.transaction(async (tx) => {
         const row = await tx.get<{ balance: number }>(READ, [id]);
         await tx.run(UPDATE, [row!.balance + 1, id]);
         await tx.run(INSERT, [id, 1]);
       });
+      times.push(performance.now() - at);
     }
   }));
   const us = (performance.now() - began) * 1000 / COUNT;
@@ -84,22 +105,29 @@ async function walpool(callers: number): Promise<{ us: number; pauseMs: number }
   const sum = await db.get<{ n: number }>("SELECT sum(balance) AS n FROM account");
   if (sum?.n !== COUNT) throw new Error(`expected ${COUNT} deposits, found ${sum?.n}`);
   await db.close();
-  return { us, pauseMs };
+  return { us, pauseMs, tail: tail(times) };
 }
 
 console.log(`# ${runtime} ${runtimeVersion()}, ${COUNT} read-then-write transactions per case`);
 console.log(
-  "| callers | raw µs/tx | walpool µs/tx | walpool vs raw (throughput) | longest pause |",
+  "| callers | raw µs/tx | walpool µs/tx | walpool vs raw (throughput) | longest pause | " +
+    "p99.9 µs raw / walpool | longest tx µs raw / walpool |",
 );
 console.log(
-  "| ------- | --------- | ------------- | --------------------------- | ------------- |",
+  "| ------- | --------- | ------------- | --------------------------- | ------------- | " +
+    "---------------------- | --------------------------- |",
 );
+const f0 = (n: number) => n.toFixed(0);
 for (const callers of CALLERS) {
   const r = raw();
   const w = await walpool(callers);
+  // With many callers a transaction's time includes its wait for the others: not comparable.
+  const tails = callers === 1
+    ? `${f0(r.tail.p999)} / ${f0(w.tail.p999)} | ${f0(r.tail.max)} / ${f0(w.tail.max)}`
+    : "– | –";
   console.log(
-    `| ${callers} | ${r.toFixed(1)} | ${w.us.toFixed(1)} | ${(r / w.us).toFixed(2)}× | ` +
-      `${w.pauseMs.toFixed(1)} ms |`,
+    `| ${callers} | ${r.us.toFixed(1)} | ${w.us.toFixed(1)} | ${(r.us / w.us).toFixed(2)}× | ` +
+      `${w.pauseMs.toFixed(1)} ms | ${tails} |`,
   );
 }
 rmSync(dir, { recursive: true, force: true });

@@ -116,16 +116,20 @@ describe("error stacks", () => {
 
   it("a write failed on the calling thread names its caller too", async () => {
     const here = await open(tempPath());
+    const insert = "INSERT OR ROLLBACK INTO t(u) VALUES (?)";
     async function insertAgain() {
-      await here.run("INSERT OR ROLLBACK INTO t(u) VALUES (?)", [1]);
+      await here.run(insert, [1]);
     }
     try {
       await here.exec("CREATE TABLE t(u UNIQUE)");
       await here.run("INSERT INTO t(u) VALUES (1)");
       // Where a write runs depends on what its SQL cost lately (a busy machine may keep it on
-      // the writer a while): try until one failed here.
+      // the writer a while; a failing one costs the writer more than one that succeeds, so it
+      // alone may never get under the limit): a new value teaches the cost where it runs, then
+      // the failing one is tried, until it failed here.
       let error: Error | undefined;
       for (let i = 0; i < 200 && !error; i++) {
+        await here.run(insert, [i + 2]);
         const before = here.stats().inlineWrites;
         const e = await insertAgain().then(() => assert.fail("resolved"), (e: Error) => e);
         if (here.stats().inlineWrites > before) error = e;
