@@ -78,7 +78,7 @@ const SCALARS: [string, Kind, string, (s: Stats) => number][] = [
   [
     "wal_bytes_max",
     "gauge",
-    "Most bytes in the WAL an idle checkpoint found.",
+    "Most bytes in the WAL a checkpoint of the writer found.",
     (s) => s.largestWalBytes,
   ],
   ["commit_size_max", "gauge", "Most write requests one commit carried.", (s) => s.largestCommit],

@@ -350,11 +350,12 @@ export interface Stats {
    * could truncate it, more while a reader's snapshot keeps it from being reset.
    */
   walBytes: number;
-  /** The most WAL bytes an idle checkpoint found. */
+  /** The most WAL bytes a checkpoint of the writer found. */
   largestWalBytes: number;
   /**
-   * Checkpoint operations the writer ran when idle, PASSIVE and TRUNCATE each counted (SQLite's
-   * own at commits are not).
+   * Checkpoint operations the writer ran, PASSIVE and TRUNCATE each counted (SQLite's own at
+   * commits are not): when idle, and behind the commits on the calling thread (those are
+   * reported with the next idle one).
    */
   checkpoints: number;
   /** Milliseconds from each write call to its answer: waiting for room, the trip, the commit. */
