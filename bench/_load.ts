@@ -3,13 +3,15 @@
 // process with the server. bench/http.ts starts it; by hand:
 //
 //   node bench/_load.ts --url=http://127.0.0.1:PORT [--connections=100] [--duration=10]
-//     [--warmup=2] [--writes=10] [--accounts=10000] [--timeout=10]
+//     [--warmup=2] [--writes=10] [--accounts=10000] [--timeout=10] [--rate=0]
 //
 // Every connection keeps its socket alive and sends one request after another: --writes percent
 // `POST /write?id=N&delta=D` (D in -100..100), the rest `GET /read?id=N`, N uniform in
 // 1..--accounts. A --warmup seconds run comes first and is discarded; then a --duration seconds
 // run, whose figures are printed as one line of JSON: requests/s (mean of the per-second samples,
-// and total / duration), latency p50/p99 in ms, non-2xx responses, errors and timeouts.
+// and total / duration), latency p50/p99/p99.9 in ms, non-2xx responses, errors and timeouts.
+// --rate=N caps all connections together at N requests/s (0: each sends its next request as soon
+// as the last is answered): a service below its capacity, where latency shows its pauses.
 
 import { createRequire } from "node:module";
 import process from "node:process";
@@ -19,6 +21,7 @@ interface Histogram {
   mean: number;
   p50: number;
   p99: number;
+  p99_9: number;
   max: number;
   total: number;
 }
@@ -51,6 +54,7 @@ const warmup = Number(flag("warmup") ?? 2);
 const writes = Number(flag("writes") ?? 10) / 100;
 const accounts = Number(flag("accounts") ?? 10_000);
 const timeout = Number(flag("timeout") ?? 10);
+const rate = Number(flag("rate") ?? 0);
 
 // A computed require: no type checker goes looking for autocannon's (absent) types.
 const autocannon = createRequire(import.meta.url)("autocannon" + "") as Autocannon;
@@ -73,6 +77,7 @@ const run = (seconds: number) =>
     connections,
     duration: seconds,
     timeout,
+    ...(rate > 0 ? { overallRate: rate } : {}),
     requests: [{ setupRequest }],
   });
 
@@ -85,6 +90,7 @@ console.log(JSON.stringify({
   duration: r.duration,
   p50: r.latency.p50,
   p99: r.latency.p99,
+  p999: r.latency.p99_9,
   maxLatency: r.latency.max,
   ok: r["2xx"],
   non2xx: r.non2xx,

@@ -7,7 +7,7 @@
 //   npm ci    (once: autocannon, pinned in package.json's devDependencies)
 //   deno run -A bench/http.ts [--runtimes=deno,bun,node] [--modes=raw,walpool,walpool-batch]
 //     [--server=node|native] [--duration=10] [--warmup=2] [--connections=100] [--writes=10]
-//     [--repeat=N] [--options='{"readers":0}'] [--json=path]
+//     [--repeat=N] [--options='{"readers":0}'] [--rate=N] [--json=path]
 //   (also `node bench/http.ts …` with Node 22.18+, and `bun bench/http.ts …`)
 //
 // For each runtime (deno: this Deno or the `deno` on PATH; bun and node: on PATH, node must be 22)
@@ -22,11 +22,14 @@
 // SIGTERM is killed (only that process) and the run is reported as failed (exit status 1).
 //
 // The table per runtime: requests/s (autocannon's mean of per-second samples), the ratio to raw of
-// the same runtime in the same run, latency p50/p99 (autocannon keeps whole ms: <1 is under 1 ms),
+// the same runtime in the same run, latency p50/p99/p99.9 (autocannon keeps whole ms: <1 is under
+// 1 ms),
 // the server's CPU time per request (every thread of its process, from listening to SIGTERM, warm-up
 // included: what a request costs the machine, also when the load generator is what limits req/s),
 // errors (non-2xx answers + connection errors + timeouts) and the server's check of the file.
-// --json=path also keeps every run's figures and walpool's stats() at shutdown.
+// --json=path also keeps every run's figures and walpool's stats() at shutdown. --rate=N caps the
+// connections together at N requests/s (bench/_load.ts): below the service's capacity, requests/s
+// is N for every mode and the latency columns tell its pauses apart.
 //
 // Servers: --server=node (default) is node:http on every runtime; --server=native is Deno.serve on
 // Deno and Bun.serve on Bun (node:http on Node).
@@ -72,6 +75,7 @@ const warmup = Number(flag("warmup") ?? 2);
 const connections = Number(flag("connections") ?? 100);
 const writes = Number(flag("writes") ?? 10);
 const repeat = Number(flag("repeat") ?? 1);
+const rateCap = Number(flag("rate") ?? 0);
 const jsonPath = flag("json");
 const optionsText = flag("options") ?? "{}";
 const serverKind = flag("server") ?? "node";
@@ -93,6 +97,7 @@ for (
   if (!(Number(n) >= 1)) usage(`--${name} must be a number >= 1`);
 }
 if (!(warmup >= 0) || !(writes >= 0 && writes <= 100)) usage("bad --warmup or --writes");
+if (!(rateCap >= 0)) usage("bad --rate");
 if (serverKind !== "node" && serverKind !== "native") usage("--server must be node or native");
 try {
   const o = JSON.parse(optionsText);
@@ -158,6 +163,7 @@ interface Load {
   duration: number;
   p50: number;
   p99: number;
+  p999: number;
   maxLatency: number;
   ok: number;
   non2xx: number;
@@ -295,6 +301,7 @@ async function runOnce(runtime: RuntimeName, mode: string, round: number): Promi
       `--warmup=${warmup}`,
       `--writes=${writes}`,
       `--accounts=${accounts}`,
+      `--rate=${rateCap}`,
       "--timeout=10",
     ], repoRoot);
     const loaded = await load.line(/^\{.*\}$/, (warmup + duration + 30) * 1000);
@@ -341,6 +348,7 @@ interface Summary {
   ratioVsRaw?: number;
   p50: number;
   p99: number;
+  p999: number;
   /** Non-2xx answers, connection errors and timeouts, over all runs. */
   errors: number;
   /** Whether every run's file checked out (balances match history, a row per answered write). */
@@ -373,6 +381,7 @@ function summarize(runtime: RuntimeName, runs: Run[]): Summary[] {
       requestsPerSecond: median(ok.map((r) => r.load!.requestsPerSecond)),
       p50: median(ok.map((r) => r.load!.p50)),
       p99: median(ok.map((r) => r.load!.p99)),
+      p999: median(ok.map((r) => r.load!.p999)),
       errors: ok.reduce((n, r) => n + r.load!.non2xx + r.load!.errors + r.load!.timeouts, 0),
       cpuPerRequest: median(ok.map(cpuPerRequest).filter((n) => n !== undefined) as number[]),
       server: mine.find((r) => r.server?.server)?.server?.server,
@@ -397,13 +406,24 @@ const ms = (n: number) => n === 0 ? "<1" : fmt(n);
 
 function table(summaries: Summary[]): string {
   const rows = [
-    ["mode", "req/s", "vs raw", "p50 ms", "p99 ms", "CPU µs/req", "errors", "file check"],
+    [
+      "mode",
+      "req/s",
+      "vs raw",
+      "p50 ms",
+      "p99 ms",
+      "p99.9 ms",
+      "CPU µs/req",
+      "errors",
+      "file check",
+    ],
     ...summaries.map((s) => [
       s.mode + (s.failed ? ` (${s.failed}/${s.runs} failed)` : ""),
       fmt(s.requestsPerSecond),
       s.ratioVsRaw === undefined ? "—" : `${fmt(s.ratioVsRaw, 2)}×`,
       ms(s.p50),
       ms(s.p99),
+      ms(s.p999),
       fmt(s.cpuPerRequest, 1),
       String(s.errors),
       s.fileOk === undefined ? "—" : s.fileOk ? "ok" : "MISMATCH",
@@ -436,7 +456,9 @@ console.log(
     `${writes} % POST /write (read-then-write transaction), ${accounts} accounts\n` +
     `${duration} s measured after ${warmup} s warm-up, ×${repeat}${
       repeat > 1 ? " (modes alternate; medians)" : ""
-    }; autocannon under Node ${nodeVersion}; ${cpu()}, ${availableParallelism()} CPUs` +
+    }; autocannon under Node ${nodeVersion}${
+      rateCap > 0 ? `, capped at ${rateCap} req/s` : ""
+    }; ${cpu()}, ${availableParallelism()} CPUs` +
     (optionsText === "{}" ? "" : `\nwalpool options: ${optionsText}`),
 );
 
@@ -497,6 +519,7 @@ if (jsonPath) {
           accounts,
           server: serverKind,
           options: optionsText,
+          rate: rateCap,
         },
         loadGenerator: `autocannon under Node ${nodeVersion}`,
         summaries,
