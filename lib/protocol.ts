@@ -113,9 +113,9 @@ export type ToWriter =
   | { t: "write"; batch: RequestBatch }
   | { t: "cancel"; ids: number[] }
   /**
-   * The calling thread committed transactions of its own (see `Writer.committedHere`): the writer
-   * copies their WAL pages into the database file if it is idle, so that the calling thread's own
-   * automatic checkpoint has little left to do. No answer.
+   * The calling thread committed transactions or lone writes of its own (see `CHECKPOINT_EVERY`
+   * in writer.ts): the writer copies their WAL pages into the database file if it is idle, so
+   * that the calling thread's own automatic checkpoint has little left to do. No answer.
    */
   | { t: "checkpoint" }
   | { t: "close" };

@@ -35,10 +35,11 @@ const BURST_MS = 2;
 const INLINE_TX_MS = 1;
 
 /**
- * Transactions committed on the calling thread between two of the writer's background checkpoints.
- * SQLite's automatic checkpoint (at 1000 WAL pages) runs in the COMMIT that reaches it, on the
- * calling thread; the writer, idle meanwhile, copies most of those pages into the database file
- * before then, so that the automatic one copies only the rest and restarts the WAL.
+ * Commits on the calling thread's connection (transactions and lone writes) between two of the
+ * writer's background checkpoints. SQLite's automatic checkpoint (at 1000 WAL pages, here 4000:
+ * INLINE_CHECKPOINT_FACTOR) runs in the COMMIT that reaches it, on the calling thread; the writer,
+ * idle meanwhile, copies most of those pages into the database file before then, so that the
+ * automatic one copies only the rest and restarts the WAL.
  */
 const CHECKPOINT_EVERY = 64;
 /**
