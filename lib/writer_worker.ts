@@ -84,11 +84,7 @@ port.onMessage((message) => {
       break;
     }
     case "checkpoint":
-      if (!idle) break;
-      backgroundCheckpoint();
-      // The calling thread is committing: the idle checkpoint waits until it has stopped.
-      clearTimeout(idleTimer);
-      idleTimer = setTimeout(checkpoint, IDLE_MS);
+      if (idle) backgroundCheckpoint();
       break;
     case "close":
       chunksWaiting++;
@@ -273,18 +269,30 @@ function checkpoint(): void {
   });
 }
 
+/** When the next background checkpoint may start (see `backgroundCheckpoint`). */
+let backgroundFrom = 0;
+
 /**
  * Asked by the calling thread, which commits transactions of its own: a PASSIVE checkpoint, so
  * that the automatic checkpoint in the calling thread's COMMIT finds most of the WAL copied
- * already. Nothing is reported; the next idle checkpoint reports the counts.
+ * already. Only that one can restart the WAL (commits land beside this one), and it needs the
+ * checkpoint lock this one holds: after each, the writer lets as long pass before the next, so
+ * that on a slow disk, with hints arriving faster than it checkpoints, it never holds that lock
+ * more than half the time. Nothing is reported; the next idle checkpoint reports the counts.
  */
 function backgroundCheckpoint(): void {
-  if (conn.inTransaction()) return;
+  const began = performance.now();
+  if (began < backgroundFrom || conn.inTransaction()) return;
   try {
     const r = conn.get("PRAGMA wal_checkpoint(PASSIVE)", []) as { log: number };
     wal.checkpoints++;
     wal.largest = Math.max(wal.largest, r.log);
   } catch { /* an optimisation: the calling thread's own checkpoint does it */ }
+  const now = performance.now();
+  backgroundFrom = 2 * now - began;
+  // The calling thread is committing: the idle checkpoint waits until it has stopped.
+  clearTimeout(idleTimer);
+  idleTimer = setTimeout(checkpoint, IDLE_MS);
 }
 
 function finish(): void {

@@ -161,26 +161,26 @@ describe("transactions on the calling thread", () => {
     try {
       await db.exec("CREATE TABLE big(b BLOB)");
       const before = db.stats();
-      // 3000 commits of an 8000-byte row: about 9000 WAL pages (36 MB) if nothing checkpointed.
-      const n = 3000;
+      // 6000 commits of an 8000-byte row: about 18 000 WAL pages (72 MB) if nothing checkpointed.
+      const n = 6000;
       const blob = new Uint8Array(8000).fill(7);
       for (let i = 0; i < n; i++) {
         const { error } = await inline(db, (tx) => tx.run("INSERT INTO big(b) VALUES (?)", [blob]));
         assert.equal(error, undefined);
       }
-      const after = db.stats();
-      assert.ok(
-        after.inlineTransactions - before.inlineTransactions > n * 0.9,
-        "they ran on this thread",
-      );
-      // The WAL file keeps its largest size: it was restarted before it reached 4000 pages
-      // (4 × SQLite's automatic checkpoint, on this thread) plus one transaction's.
+      const here = db.stats().inlineTransactions - before.inlineTransactions;
+      // (A busy machine sends some to the writer: their kind then costs more than 1 ms there.)
+      assert.ok(here > n / 2, `${here} of ${n} ran on this thread`);
+      // The WAL file keeps its largest size. This thread's automatic checkpoint restarts it past
+      // 4000 pages (16 MiB), once the writer's background checkpoint, if one is running, has let
+      // go of the checkpoint lock: on a busy machine, a few hundred commits later.
       const walBytes = statSync(`${path}-wal`).size;
-      assert.ok(walBytes < 17 * 2 ** 20, `the WAL grew to ${walBytes} bytes`);
-      // The writer ran a checkpoint every 64 of them, and reports them once idle (50 ms).
+      assert.ok(walBytes < 24 * 2 ** 20, `the WAL grew to ${walBytes} bytes`);
+      // The writer ran checkpoints behind them (one per 64 commits at most, and it leaves the
+      // lock free at least half the time), and reports them once idle (50 ms).
       await sleep(200);
       const checkpoints = db.stats().checkpoints - before.checkpoints;
-      assert.ok(checkpoints >= n / 64 / 2, `the writer ran ${checkpoints} checkpoints`);
+      assert.ok(checkpoints >= 10, `the writer ran ${checkpoints} checkpoints`);
       assert.deepEqual(await db.get("SELECT count(*) AS n, sum(length(b)) AS bytes FROM big"), {
         n,
         bytes: n * blob.length,
