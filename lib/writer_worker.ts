@@ -281,6 +281,10 @@ let backgroundFrom = 0;
  * more than half the time. Nothing is reported; the next idle checkpoint reports the counts.
  */
 function backgroundCheckpoint(): void {
+  // The calling thread is committing: the idle checkpoint waits until it has stopped (also while
+  // hints are passed over below).
+  clearTimeout(idleTimer);
+  idleTimer = setTimeout(checkpoint, IDLE_MS);
   const began = performance.now();
   if (began < backgroundFrom || conn.inTransaction()) return;
   try {
@@ -288,11 +292,7 @@ function backgroundCheckpoint(): void {
     wal.checkpoints++;
     wal.largest = Math.max(wal.largest, r.log);
   } catch { /* an optimisation: the calling thread's own checkpoint does it */ }
-  const now = performance.now();
-  backgroundFrom = 2 * now - began;
-  // The calling thread is committing: the idle checkpoint waits until it has stopped.
-  clearTimeout(idleTimer);
-  idleTimer = setTimeout(checkpoint, IDLE_MS);
+  backgroundFrom = 2 * performance.now() - began;
 }
 
 function finish(): void {

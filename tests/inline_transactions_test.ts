@@ -173,9 +173,11 @@ describe("transactions on the calling thread", () => {
       assert.ok(here > n / 2, `${here} of ${n} ran on this thread`);
       // The WAL file keeps its largest size. This thread's automatic checkpoint restarts it past
       // 4000 pages (16 MiB), once the writer's background checkpoint, if one is running, has let
-      // go of the checkpoint lock: on a busy machine, a few hundred commits later.
+      // go of the checkpoint lock: up to some hundreds of commits later (the WAL reached 23.4 MiB
+      // on a machine that commits fast and syncs slowly). Half of what 6000 commits write means
+      // it restarted.
       const walBytes = statSync(`${path}-wal`).size;
-      assert.ok(walBytes < 24 * 2 ** 20, `the WAL grew to ${walBytes} bytes`);
+      assert.ok(walBytes < 36 * 2 ** 20, `the WAL grew to ${walBytes} bytes`);
       // The writer ran checkpoints behind them (one per 64 commits at most, and it leaves the
       // lock free at least half the time), and reports them once idle (50 ms).
       await sleep(200);
