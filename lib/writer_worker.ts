@@ -233,6 +233,17 @@ let idle = false;
 /** WAL length in pages after the last checkpoint, the longest seen, checkpoints run. */
 const wal = { pages: 0, largest: 0, checkpoints: 0, pageSize: 0 };
 
+/** What `PRAGMA wal_checkpoint` answers: pages in the WAL, and how many of them are copied. */
+type CheckpointResult = { busy: number; log: number; checkpointed: number };
+
+/** A PASSIVE checkpoint (never waits), counted in `wal`. */
+function passive(): CheckpointResult {
+  const r = conn.get("PRAGMA wal_checkpoint(PASSIVE)", []) as CheckpointResult;
+  wal.checkpoints++;
+  wal.largest = Math.max(wal.largest, r.log);
+  return r;
+}
+
 /**
  * Run when the writer is idle: a PASSIVE checkpoint (never waits), then, when the WAL is all
  * checkpointed or past WAL_LIMIT, a TRUNCATE that waits for readers at most 20 ms, so that a
@@ -244,14 +255,11 @@ function checkpoint(): void {
   if (conn.inTransaction()) return;
   try {
     wal.pageSize ||= Number(conn.get("PRAGMA page_size", [])?.page_size);
-    type Result = { busy: number; log: number; checkpointed: number };
-    let r = conn.get("PRAGMA wal_checkpoint(PASSIVE)", []) as Result;
-    wal.checkpoints++;
-    wal.largest = Math.max(wal.largest, r.log);
+    let r = passive();
     if (r.log > 0 && (r.log === r.checkpointed || r.log > WAL_LIMIT)) {
       conn.exec("PRAGMA busy_timeout = 20");
       try {
-        r = conn.get("PRAGMA wal_checkpoint(TRUNCATE)", []) as Result;
+        r = conn.get("PRAGMA wal_checkpoint(TRUNCATE)", []) as CheckpointResult;
         wal.checkpoints++;
       } finally {
         conn.exec(`PRAGMA busy_timeout = ${busyTimeout}`);
@@ -288,9 +296,7 @@ function backgroundCheckpoint(): void {
   const began = performance.now();
   if (began < backgroundFrom || conn.inTransaction()) return;
   try {
-    const r = conn.get("PRAGMA wal_checkpoint(PASSIVE)", []) as { log: number };
-    wal.checkpoints++;
-    wal.largest = Math.max(wal.largest, r.log);
+    passive();
   } catch { /* an optimisation: the calling thread's own checkpoint does it */ }
   backgroundFrom = 2 * performance.now() - began;
 }
