@@ -23,10 +23,10 @@
 //
 // The table per runtime: requests/s (autocannon's mean of per-second samples), the ratio to raw of
 // the same runtime in the same run, latency p50/p99/p99.9 (autocannon keeps whole ms: <1 is under
-// 1 ms),
-// the server's CPU time per request (every thread of its process, from listening to SIGTERM, warm-up
-// included: what a request costs the machine, also when the load generator is what limits req/s),
-// errors (non-2xx answers + connection errors + timeouts) and the server's check of the file.
+// 1 ms), the server's CPU time per request (every thread of its process, from listening to
+// SIGTERM, warm-up included: what a request costs the machine, also when the load generator is
+// what limits req/s), errors (non-2xx answers + connection errors + timeouts) and the server's
+// check of the file.
 // --json=path also keeps every run's figures and walpool's stats() at shutdown. --rate=N caps the
 // connections together at N requests/s (bench/_load.ts): below the service's capacity, requests/s
 // is N for every mode and the latency columns tell its pauses apart.

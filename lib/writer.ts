@@ -209,7 +209,7 @@ export class Writer implements CallOwner {
 
   #commitsHere = 0;
 
-  /** Counts a commit on this thread's connection; every CHECKPOINT_EVERY, asks the writer to checkpoint. */
+  /** Counts a commit on this thread's connection; every CHECKPOINT_EVERY, hints the writer. */
   #hintCheckpoint(): void {
     if (++this.#commitsHere % CHECKPOINT_EVERY === 0) this.#client.hint({ t: "checkpoint" });
   }
