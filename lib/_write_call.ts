@@ -5,7 +5,7 @@ import type { ReadKind, Statement, WriteRequest } from "./protocol.ts";
 import type { BindParams } from "./driver.ts";
 import type { Pending } from "./_worker_client.ts";
 import type { TxCaller } from "./_tx_channel.ts";
-import type { Connection } from "./_connection.ts";
+import type { InlineGroup } from "./_inline_group.ts";
 import { tickTime } from "./_writer_stats.ts";
 
 /** What a write call tells the writer that queued it. */
@@ -39,11 +39,11 @@ export interface Lease {
    */
   release(done?: Promise<unknown>): void;
   /**
-   * The calling thread's own write connection, when the writer is idle (nothing in flight, no
-   * transaction of its group left to commit) and it may run the transaction itself: see
-   * `transaction.ts`.
+   * The calling thread's own write connection (with the group of transactions committed together
+   * there), when the writer is idle (nothing in flight, no transaction of its group left to
+   * commit) and it may run the transaction itself: see `transaction.ts`.
    */
-  readonly inline?: Connection;
+  readonly inline?: InlineGroup;
 }
 
 /** A transaction waiting for its turn in the write order. */

@@ -21,8 +21,7 @@ import {
   toErrorData,
   TransactionError,
 } from "./errors.ts";
-import type { Connection } from "./_connection.ts";
-import { execute, rollbackQuietly } from "./group_commit.ts";
+import type { InlineGroup } from "./_inline_group.ts";
 import { isBusy } from "./_sqlite_codes.ts";
 import { sqlTag } from "./sql_tag.ts";
 import { type Deadline, type Expiring, unwatch, watch } from "./_deadlines.ts";
@@ -138,6 +137,7 @@ class TxRun implements TransactionScope, Ending, Sink {
       }
       this.#timed = true;
     }
+    this.#writer.flushInline(); // the writer's BEGIN would wait for this thread's group
     return callerStack(
       this.#viaWriter(body).catch((error) => {
         this.#failed++;
@@ -186,12 +186,13 @@ class TxRun implements TransactionScope, Ending, Sink {
     }
     if (this.#here) {
       try {
-        this.#here.end(kind);
-        if (kind === "commit") this.#writer.committedHere();
+        this.#ending = this.#here.end(kind);
       } catch (error) {
         this.#ending = Promise.reject(error);
       }
-      this.#lease.release(this.#ending);
+      // Released at once, also when it waits for its group's COMMIT: the next transaction of
+      // the turn joins that group.
+      this.#lease.release();
       return this.#ending;
     }
     const { generation } = this.#lease;
@@ -302,60 +303,61 @@ export class Settlement<T> implements Outcome<T>, Expiring {
 }
 
 /**
- * A transaction run on the calling thread's write connection: BEGIN IMMEDIATE without waiting,
- * each statement synchronously, then COMMIT or ROLLBACK, as the raw binding would. Once SQLite
- * rolled it back by itself (a failed statement that ends the transaction), every later statement
- * fails: none runs outside of it.
+ * A transaction run on the calling thread's write connection: BEGIN IMMEDIATE without waiting
+ * (or a SAVEPOINT in the group of transactions of this turn, see `_inline_group.ts`), each
+ * statement synchronously, then COMMIT or ROLLBACK, as the raw binding would. Once SQLite rolled
+ * it back by itself (a failed statement that ends the transaction), every later statement fails:
+ * none runs outside of it.
  *
- * Until its first statement that may change something, the connection is marked `unchanged`:
- * reads through the database may run on it meanwhile (see `Writer.idleConnection`). They see
- * what is committed, as on any connection: holding the write lock, this transaction has nothing
- * newer. (In a server whose requests interleave, such as Deno's node:http, a transaction is
- * open across many other requests' reads; on another connection each read after a commit reads
- * its pages from the file again.)
+ * Until the first statement of the group that may change something, the connection is marked
+ * `unchanged`: reads through the database may run on it meanwhile (see `Writer.idleConnection`).
+ * They see what is committed, as on any connection: holding the write lock, the group has
+ * nothing newer. (In a server whose requests interleave, such as Deno's node:http, a transaction
+ * is open across many other requests' reads; on another connection each read after a commit
+ * reads its pages from the file again.)
  */
 class InlineTransaction {
-  #conn: Connection;
+  #group: InlineGroup;
   #open = false;
   #lost: Error | undefined;
 
-  constructor(conn: Connection) {
-    this.#conn = conn;
+  constructor(group: InlineGroup) {
+    this.#group = group;
   }
 
   /** Begins it, once; `false` if the lock is taken (nothing was begun). */
   begin(): boolean {
     if (this.#open || this.#lost) return true;
     try {
-      this.#conn.begin();
+      this.#group.join();
     } catch (error) {
-      if (isBusy(this.#conn.driver.errorInfo(error)?.code)) return false;
+      if (isBusy(this.#group.conn.driver.errorInfo(error)?.code)) return false;
       throw this.#error(error);
     }
     this.#open = true;
-    this.#conn.unchanged = true;
     return true;
   }
 
   run(body: TxBody): unknown {
     if (this.#lost) throw this.#lost;
-    const conn = this.#conn;
+    const conn = this.#group.conn;
     if (conn.unchanged) {
       // A read run meanwhile that ended the transaction (an I/O error) leaves none to run in.
       if (!conn.inTransaction()) throw this.#lose();
       if (body.kind === "exec" || !("sql" in body && isRead(body.sql))) conn.unchanged = false;
     }
     try {
-      return execute(conn, body);
+      return this.#group.run(body);
     } catch (error) {
       if (!conn.inTransaction()) this.#lose();
       throw this.#error(error);
     }
   }
 
-  /** Marks it rolled back by SQLite; the error every later statement gets. */
+  /** Marks it rolled back by SQLite (and the group with it); the error later statements get. */
   #lose(): Error {
-    this.#conn.unchanged = false;
+    this.#group.conn.unchanged = false;
+    this.#group.lost();
     return this.#lost = new SqliteError(
       "The transaction was rolled back by SQLite after an earlier statement failed",
       "SQLITE_ABORT_ROLLBACK",
@@ -363,29 +365,30 @@ class InlineTransaction {
     );
   }
 
-  /** Commits (or rolls back) what is open; a failed COMMIT is rolled back and thrown. */
-  end(kind: "commit" | "rollback"): void {
+  /**
+   * Commits (or rolls back) what is open: `undefined` when it is done at once, else a promise
+   * that settles once its group committed. A failed COMMIT is rolled back and thrown.
+   */
+  end(kind: "commit" | "rollback"): Promise<void> | undefined {
     if (!this.#open) {
       if (kind === "commit" && this.#lost) throw this.#lost;
       return;
     }
     this.#open = false;
-    this.#conn.unchanged = false;
     if (kind === "rollback" || this.#lost) {
-      rollbackQuietly(this.#conn);
+      this.#group.rollback();
       if (kind === "commit") throw this.#lost;
       return;
     }
     try {
-      this.#conn.exec("COMMIT");
+      return this.#group.commit();
     } catch (error) {
-      rollbackQuietly(this.#conn);
       throw this.#error(error);
     }
   }
 
   #error(error: unknown): Error {
-    return fromErrorData(toErrorData(error, this.#conn.driver));
+    return fromErrorData(toErrorData(error, this.#group.conn.driver));
   }
 }
 

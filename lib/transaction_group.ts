@@ -11,7 +11,7 @@
 // the same answers again is committed as it was; one whose answers differ fails with
 // SQLITE_ABORT_ROLLBACK and nothing of it is applied. Nothing is reported committed that was not.
 
-import type { Answer, ErrorData, TxRequest } from "./protocol.ts";
+import type { Answer, ErrorData, TxBody, TxRequest } from "./protocol.ts";
 import type { Connection } from "./_connection.ts";
 import type { DriverRunResult } from "./driver.ts";
 import type { TxServer } from "./_tx_channel.ts";
@@ -24,7 +24,7 @@ import { toErrorData } from "./errors.ts";
  * result's `lastInsertRowid` counts only for an INSERT or REPLACE that changed rows: otherwise it
  * is whatever the connection inserted last, which a rollback does not undo.
  */
-function outcomeOf(req: TxRequest, answer: Answer): string {
+export function outcomeOf(req: TxBody, answer: Answer): string {
   const e = answer.error;
   if (e) return `error ${e.code ?? e.name} ${e.message}`;
   if (req.kind === "run") {
@@ -60,7 +60,8 @@ const SAVEPOINT = "SAVEPOINT walpool_tx";
 const RELEASE = "RELEASE walpool_tx";
 const UNDO = "ROLLBACK TO walpool_tx; RELEASE walpool_tx";
 
-function lostError(why: string): ErrorData {
+/** The failure of a transaction rolled back for another's sake (SQLITE_ABORT_ROLLBACK). */
+export function lostError(why: string): ErrorData {
   return { name: "SqliteError", code: "SQLITE_ABORT_ROLLBACK", errcode: 516, message: why };
 }
 

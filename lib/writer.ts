@@ -18,6 +18,7 @@ import { execute, rollbackQuietly } from "./group_commit.ts";
 import { isBusy } from "./_sqlite_codes.ts";
 import { toErrorData } from "./errors.ts";
 import { learnCost } from "./_costs.ts";
+import { InlineGroup } from "./_inline_group.ts";
 
 /**
  * The writes that may run alone on the calling thread: plain INSERT, UPDATE, DELETE, REPLACE
@@ -216,6 +217,16 @@ export class Writer implements CallOwner {
 
   /** This thread's write connection for transactions it runs itself (see `#openInline`). */
   #inline: Connection | undefined;
+  /** Its transactions of one turn, committed together (see `_inline_group.ts`). */
+  #group: InlineGroup | undefined;
+
+  /**
+   * Commits the calling thread's group of transactions now, before something else needs the
+   * write lock (the writer, a lone write, close) or a transaction that runs on the writer begins.
+   */
+  flushInline(): void {
+    this.#group?.flush();
+  }
   /** When opening it may be tried (again): it fails if the lock is taken at that moment. */
   #inlineRetryAt = 0;
 
@@ -246,7 +257,10 @@ export class Writer implements CallOwner {
         if (pages > 0) conn.exec(`PRAGMA wal_autocheckpoint = ${pages * INLINE_CHECKPOINT_FACTOR}`);
       } catch { /* it keeps SQLite's threshold */ }
       if (this.#closing) conn.close();
-      else this.#inline = conn;
+      else {
+        this.#inline = conn;
+        this.#group = new InlineGroup(conn, () => this.committedHere());
+      }
     }, () => {
       // Transactions keep going to the writer; try again in a while.
       this.#inlineRetryAt = performance.now() + 1000;
@@ -273,7 +287,9 @@ export class Writer implements CallOwner {
       token: ++this.#leases,
       generation,
       // Nothing is in flight (see #pump); no transaction of the writer's group is uncommitted.
-      inline: this.#txEnding === 0 && !this.#inline?.inTransaction() ? this.#inline : undefined,
+      inline: this.#txEnding === 0 && (this.#group?.open || !this.#inline?.inTransaction())
+        ? this.#group
+        : undefined,
       release: (done) => {
         if (released) return;
         released = true;
@@ -376,7 +392,11 @@ export class Writer implements CallOwner {
       this.#queue.push(call);
       this.#pump();
     };
-    if (this.#queue.length || this.#sent || this.#txOpen || this.#txEnding) return toWriter();
+    if (
+      this.#queue.length || this.#sent || this.#txOpen || this.#txEnding || this.#group?.open
+    ) {
+      return toWriter();
+    }
     const began = performance.now();
     try {
       conn.begin();
@@ -490,6 +510,7 @@ export class Writer implements CallOwner {
       this.#queue.shift();
       this.stats.queueWait.add(tickTime() - head.at);
       this.#sent++;
+      this.#group?.flush(); // the writer's BEGIN would wait for it
       this.#client.send(head.req, head);
     }
   }
@@ -606,8 +627,10 @@ export class Writer implements CallOwner {
     await this.drained();
     await this.#starting;
     this.#closing = true;
+    this.#group?.flush();
     this.#inline?.close();
     this.#inline = undefined;
+    this.#group = undefined;
     await this.#client.close();
   }
 }
