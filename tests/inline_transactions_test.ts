@@ -6,7 +6,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { type Database, open, type OpenOptions, SqliteError } from "../mod.ts";
 import { statSync } from "node:fs";
-import { holdLock, sleep, tempPath } from "./_helpers.ts";
+import { holdLock, settle, sleep, tempPath, within } from "./_helpers.ts";
 
 /** A database whose next transaction (the writer being idle) runs on this thread. */
 async function inlineReady(options: OpenOptions = {}): Promise<{ db: Database; path: string }> {
@@ -313,6 +313,164 @@ describe("transactions on the calling thread", () => {
       assert.deepEqual(n, { n: 30 }); // a kind of transaction not seen yet: on the writer
     } finally {
       await db.close();
+    }
+  });
+});
+
+/**
+ * Runs rounds of concurrent transactions until the calling thread commits them in groups (it
+ * starts grouping once a probe finds others joining): resolves then, with the database grouping.
+ */
+async function grouping(db: Database): Promise<void> {
+  for (let round = 0; round < 50; round++) {
+    const before = db.stats();
+    await Promise.all(
+      Array.from({ length: 32 }, () => db.transaction((tx) => tx.get("SELECT 1"))),
+    );
+    const after = db.stats();
+    const commits = after.transactionCommits - before.transactionCommits;
+    if (commits < after.inlineTransactions - before.inlineTransactions) return;
+  }
+  assert.fail("the transactions of one turn were never committed together");
+}
+
+/** `n` concurrent transactions in one turn, the i-th running `fn(tx, i)` after "SELECT 1". */
+function concurrent(
+  db: Database,
+  n: number,
+  fn: (tx: Parameters<Parameters<Database["transaction"]>[0]>[0], i: number) => Promise<unknown>,
+) {
+  return Array.from({ length: n }, (_, i) =>
+    db.transaction(async (tx) => {
+      await tx.get("SELECT 1");
+      return await fn(tx, i);
+    }));
+}
+
+describe("transactions on the calling thread, committed together", () => {
+  it("share one COMMIT per turn, each resolving only after it", async () => {
+    const { db } = await inlineReady();
+    try {
+      await grouping(db);
+      const before = db.stats();
+      const commitsSeen: number[] = [];
+      await Promise.all(
+        concurrent(db, 20, (tx, i) => tx.run("INSERT INTO t(v) VALUES (?)", [i])).map((p) =>
+          p.then(() => commitsSeen.push(db.stats().transactionCommits))
+        ),
+      );
+      const after = db.stats();
+      assert.equal(after.inlineTransactions - before.inlineTransactions, 20);
+      assert.ok(
+        after.transactionCommits - before.transactionCommits < 20,
+        `${after.transactionCommits - before.transactionCommits} commits for 20 transactions`,
+      );
+      // Each resolved after a COMMIT that came after every one before it in its group.
+      assert.ok(commitsSeen.every((n) => n > before.transactionCommits), String(commitsSeen));
+      assert.deepEqual(await db.get("SELECT count(*) AS n FROM t"), { n: 20 });
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("roll back a member that throws alone; the rest of its group commits", async () => {
+    const { db } = await inlineReady();
+    try {
+      await grouping(db);
+      const { values, errors } = await settle(concurrent(db, 10, async (tx, i) => {
+        await tx.run("INSERT INTO t(v) VALUES (?)", [i]);
+        if (i === 4) throw new Error("member 4 gives up");
+        return i;
+      }));
+      assert.deepEqual(values, [0, 1, 2, 3, 5, 6, 7, 8, 9]);
+      assert.deepEqual(errors.map((e) => e.message), ["member 4 gives up"]);
+      assert.deepEqual(
+        (await db.values("SELECT v FROM t ORDER BY v")).flat(),
+        [0, 1, 2, 3, 5, 6, 7, 8, 9],
+      );
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("replay the members before one that made SQLite roll everything back", async () => {
+    const { db } = await inlineReady();
+    try {
+      await db.exec("INSERT INTO t(v) VALUES ('taken')");
+      await grouping(db);
+      const { values, errors } = await settle(concurrent(db, 10, async (tx, i) => {
+        if (i === 2) await tx.get("SELECT hex(randomblob(8)) AS r"); // another answer replayed
+        if (i === 5) await tx.run("INSERT OR ROLLBACK INTO t(v) VALUES ('taken')");
+        // Its own rowid: one that fails its replay would change the next ones' implicit rowids
+        // (an answer they gave), and they would fail too.
+        await tx.run("INSERT INTO t(id, v) VALUES (?, ?)", [100 + i, i]);
+        return i;
+      }));
+      assert.deepEqual(values, [0, 1, 3, 4, 6, 7, 8, 9]);
+      assert.equal(errors.length, 2);
+      assert.ok(
+        errors.some((e) => e instanceof SqliteError && /UNIQUE/.test(e.message)),
+        errors.join("; "),
+      );
+      assert.ok(
+        errors.some((e) => e instanceof SqliteError && e.code === "SQLITE_ABORT_ROLLBACK"),
+        errors.join("; "),
+      );
+      assert.deepEqual(
+        (await db.values("SELECT v FROM t WHERE v != 'taken' ORDER BY v")).flat(),
+        [0, 1, 3, 4, 6, 7, 8, 9],
+      );
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("fail only the member whose deferred foreign key fails the group's COMMIT", async () => {
+    const { db } = await inlineReady({ pragmas: { foreign_keys: true } });
+    try {
+      await db.exec(`CREATE TABLE parent(id INTEGER PRIMARY KEY);
+        CREATE TABLE child(p REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)`);
+      await grouping(db);
+      const { values, errors } = await settle(concurrent(db, 8, async (tx, i) => {
+        if (i !== 3) await tx.run("INSERT INTO parent VALUES (?)", [i]);
+        await tx.run("INSERT INTO child(rowid, p) VALUES (?, ?)", [100 + i, i]);
+        return i;
+      }));
+      assert.deepEqual(values, [0, 1, 2, 4, 5, 6, 7]);
+      assert.equal(errors.length, 1);
+      assert.ok(errors[0] instanceof SqliteError, String(errors[0]));
+      assert.match((errors[0] as SqliteError).code, /^SQLITE_CONSTRAINT/);
+      assert.deepEqual(
+        (await db.values("SELECT p FROM child ORDER BY p")).flat(),
+        [0, 1, 2, 4, 5, 6, 7],
+      );
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("commit the group before the writer needs the lock, and at close", async () => {
+    const { db, path } = await inlineReady();
+    const txs = concurrent(db, 10, (tx, i) => tx.run("INSERT INTO t(v) VALUES (?)", [i]));
+    try {
+      await grouping(db);
+      // A batch goes to the writer, in the same turn as a group of this thread's transactions.
+      const more = concurrent(db, 10, (tx, i) => tx.run("INSERT INTO t(v) VALUES (?)", [10 + i]));
+      const batch = db.batch([{ sql: "INSERT INTO t(v) VALUES ('batch')" }]);
+      await within(Promise.all([...txs, ...more, batch]), 10_000, "the group and the batch");
+      // Closed with a group of transactions released and not yet committed.
+      const last = concurrent(db, 10, (tx, i) => tx.run("INSERT INTO t(v) VALUES (?)", [20 + i]));
+      await Promise.resolve();
+      await db.close();
+      await Promise.all(last);
+    } finally {
+      await db.close();
+    }
+    const again = await open(path);
+    try {
+      assert.deepEqual(await again.get("SELECT count(*) AS n FROM t"), { n: 31 });
+    } finally {
+      await again.close();
     }
   });
 });
