@@ -34,6 +34,14 @@ const SAVEPOINT = "SAVEPOINT walpool_tx";
 const RELEASE = "RELEASE walpool_tx";
 const UNDO = "ROLLBACK TO walpool_tx; RELEASE walpool_tx";
 
+/** A read that saw the group's uncommitted transactions, answered once they are committed. */
+interface Read {
+  value: unknown;
+  rerun(): unknown;
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+}
+
 /** A transaction released into the group: its statements with their answers, and its promise. */
 interface Member {
   log: [TxBody, string][];
@@ -54,6 +62,7 @@ export class InlineGroup {
   /** The running member's statements (grouped only). */
   #log: [TxBody, string][] = [];
   #members: Member[] = [];
+  #reads: Read[] = [];
   /** The end of the turn came while a member ran: the group commits when it ends. */
   #due = false;
   /** Whether transactions wait for the end of the turn, and what decides it. */
@@ -70,6 +79,28 @@ export class InlineGroup {
   /** Whether its transaction is open (the connection's write lock is held). */
   get open(): boolean {
     return this.#open;
+  }
+
+  /**
+   * Whether it is open with no member running: what a read on its connection sees then is what
+   * the released members wrote, which commits at the end of the turn (see `deliver`).
+   */
+  get between(): boolean {
+    return this.#open && !this.#running;
+  }
+
+  /**
+   * Answers a read run on the connection between members (`value`) once the group has committed
+   * what it saw. Should the group not commit as it was (a member rolled everything back, or the
+   * COMMIT failed), the read runs again (`rerun`) after the replay and answers what it gives
+   * then. So a read answers only what is committed, and its page cache stays warm: the read-only
+   * connection's is emptied at every commit, which a group of every turn made most reads of an
+   * HTTP service pay for (measured: fewer requests/s than committing each transaction alone).
+   */
+  deliver(value: unknown, rerun: () => unknown): Promise<unknown> {
+    const { promise, resolve, reject } = Promise.withResolvers<unknown>();
+    this.#reads.push({ value, rerun, resolve, reject });
+    return promise;
   }
 
   /**
@@ -162,6 +193,7 @@ export class InlineGroup {
     this.#open = false;
     this.#due = false;
     this.#replay(this.#members.splice(0));
+    this.#answerReads(false);
   }
 
   /** Commits the group now (before the writer needs the lock, or at close), unless a member runs. */
@@ -179,10 +211,28 @@ export class InlineGroup {
       this.conn.exec("COMMIT");
     } catch {
       rollbackQuietly(this.conn);
-      return this.#replay(members);
+      this.#replay(members);
+      return this.#answerReads(false);
     }
     this.#committed();
     for (const member of members) member.resolve();
+    this.#answerReads(true);
+  }
+
+  /** Answers the reads made between members: as they ran (`committed`), or run again. */
+  #answerReads(committed: boolean): void {
+    if (!this.#reads.length) return;
+    for (const read of this.#reads.splice(0)) {
+      if (committed) {
+        read.resolve(read.value);
+        continue;
+      }
+      try {
+        read.resolve(read.rerun());
+      } catch (error) {
+        read.reject(fromErrorData(toErrorData(error, this.conn.driver)));
+      }
+    }
   }
 
   #turned = (): void => this.flush();

@@ -67,7 +67,7 @@ export async function open(path: string | URL, options: OpenOptions = {}): Promi
   const readerConfig = { ...base, readonly: true };
   try {
     readers = await Readers.start(readerConfig, o.readers, o.routeReads);
-    readers.share(() => writer.idleConnection());
+    readers.share(() => writer.idleConnection(), () => writer.uncommitted());
   } catch (error) {
     await writer.close();
     throw error;

@@ -14,6 +14,7 @@ import { type ChunkSource, inlineSource } from "./_stream.ts";
 import { isBusy } from "./_sqlite_codes.ts";
 import { SinceTurn } from "./_since_turn.ts";
 import { learnCost } from "./_costs.ts";
+import type { InlineGroup } from "./_inline_group.ts";
 import { callerStack, fromErrorData, toErrorData, WorkerError } from "./errors.ts";
 
 /** Where reads run: decided per SQL text by cost, or always on one side. */
@@ -44,6 +45,8 @@ export class Readers {
   #routing: ReadRouting;
   /** The calling thread's write connection while it is idle, if there is one (see `share`). */
   #idleWriteConnection: () => Connection | undefined = () => undefined;
+  /** The group of transactions uncommitted on it, if any (see `share`). */
+  #uncommitted: () => InlineGroup | undefined = () => undefined;
   /** Per SQL text, what one read costs (ms, moving average), as measured where it ran. */
   #costs = new Map<string, number>();
   /**
@@ -176,10 +179,16 @@ export class Readers {
    * thread's write connection, between its transactions. Its page cache stays valid across the
    * commits it made itself, where the read-only connection's is emptied at every commit of
    * another connection and read again from the file (measured: 0.5 µs of a 1.7 µs point read in
-   * one process, and about 6 % of an HTTP service's requests/s at 10 % writes).
+   * one process, and about 6 % of an HTTP service's requests/s at 10 % writes). Also between the
+   * transactions of a group that commits at the end of the turn (`uncommitted()` gives it): a read
+   * that ran there is answered once the group has committed what it saw (see InlineGroup.deliver).
    */
-  share(idle: () => Connection | undefined): void {
+  share(
+    idle: () => Connection | undefined,
+    uncommitted: () => InlineGroup | undefined = () => undefined,
+  ): void {
     this.#idleWriteConnection = idle;
+    this.#uncommitted = uncommitted;
   }
 
   /** Runs a read on the calling thread or on the least busy reader worker. */
@@ -276,7 +285,10 @@ export class Readers {
     const timed = known === undefined || (this.#sample = (this.#sample + 1) % SAMPLE) === 0;
     const began = timed ? performance.now() : 0;
     try {
-      return Promise.resolve(conn[kind](sql, params));
+      const value = conn[kind](sql, params);
+      const group = conn === this.#inline ? undefined : this.#uncommitted();
+      // It saw transactions that are not committed yet: answered once they are.
+      return group ? group.deliver(value, () => conn[kind](sql, params)) : Promise.resolve(value);
     } catch (error) {
       const data = toErrorData(error, conn.driver);
       if (isBusy(data.code)) this.busyFailures++;

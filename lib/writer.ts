@@ -199,7 +199,19 @@ export class Writer implements CallOwner {
    */
   idleConnection(): Connection | undefined {
     const conn = this.#inline;
-    return conn && !this.#alone && (conn.unchanged || !conn.inTransaction()) ? conn : undefined;
+    return conn && !this.#alone &&
+        (conn.unchanged || !conn.inTransaction() || this.#group!.between)
+      ? conn
+      : undefined;
+  }
+
+  /**
+   * The calling thread's group of transactions while what they wrote is not committed: a read
+   * on `idleConnection()` then waits for its COMMIT before it answers (see InlineGroup.deliver).
+   */
+  uncommitted(): InlineGroup | undefined {
+    const group = this.#group;
+    return group?.open && !group.conn.unchanged ? group : undefined;
   }
 
   /** A transaction committed on this thread's connection. */
