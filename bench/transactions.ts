@@ -6,7 +6,9 @@
 // a checkpoint on the calling thread). Run on each runtime:
 //
 //   deno run -A bench/transactions.ts      bun bench/transactions.ts      node bench/transactions.ts
-//   (--count=N transactions per case, default 20000; --callers=1,100)
+//   (--count=N transactions per case, default 20000; --callers=1,100; --reads=N: each caller also
+//   awaits N point reads by primary key before each transaction, an HTTP service's 90/10 mix at
+//   --reads=9, and the µs are per transaction with its reads)
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,6 +21,7 @@ const arg = (name: string, fallback: string) =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const COUNT = Number(arg("count", "20000"));
 const CALLERS = arg("callers", "1,100").split(",").map(Number);
+const READS = Number(arg("reads", "0"));
 const ACCOUNTS = 1000;
 const SCHEMA = `
   CREATE TABLE account(id INTEGER PRIMARY KEY, balance INTEGER NOT NULL);
@@ -53,6 +56,7 @@ function raw(): { us: number; tail: Tail } {
   for (let i = 0; i < COUNT; i++) {
     const id = 1 + (i * 7919) % ACCOUNTS;
     const at = performance.now();
+    for (let r = 1; r <= READS; r++) read.get(1 + (id * r) % ACCOUNTS);
     db.exec("BEGIN IMMEDIATE");
     const { balance } = read.get(id) as { balance: number };
     update.run(balance + 1, id);
@@ -92,6 +96,7 @@ async function walpool(callers: number): Promise<{ us: number; pauseMs: number; 
     while (next < COUNT) {
       const id = 1 + (next++ * 7919) % ACCOUNTS;
       const at = performance.now();
+      for (let r = 1; r <= READS; r++) await db.get(READ, [1 + (id * r) % ACCOUNTS]);
       await db.transaction(async (tx) => {
         const row = await tx.get<{ balance: number }>(READ, [id]);
         await tx.run(UPDATE, [row!.balance + 1, id]);
@@ -108,7 +113,10 @@ async function walpool(callers: number): Promise<{ us: number; pauseMs: number; 
   return { us, pauseMs, tail: tail(times) };
 }
 
-console.log(`# ${runtime} ${runtimeVersion()}, ${COUNT} read-then-write transactions per case`);
+console.log(
+  `# ${runtime} ${runtimeVersion()}, ${COUNT} read-then-write transactions per case` +
+    (READS ? `, each after ${READS} point reads` : ""),
+);
 console.log(
   "| callers | raw µs/tx | walpool µs/tx | walpool vs raw (throughput) | longest pause | " +
     "p99.9 µs raw / walpool | longest tx µs raw / walpool |",
