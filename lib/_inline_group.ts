@@ -15,11 +15,15 @@
 // the whole transaction back, or the COMMIT fails, the transactions released before are replayed,
 // each in a transaction of its own, and committed if every statement gives the same answer again
 // (else they fail with SQLITE_ABORT_ROLLBACK, nothing of them applied).
+//
+// Reads that run on this connection between members (it keeps their pages cached) see what the
+// released members wrote: they are answered after the COMMIT, or run again if the group did not
+// commit as it was (`deliver`).
 
 import type { Answer, TxBody } from "./protocol.ts";
 import type { Connection } from "./_connection.ts";
 import { execute, rollbackQuietly } from "./group_commit.ts";
-import { lostError, outcomeOf } from "./transaction_group.ts";
+import { lostError, outcomeOf, RELEASE, SAVEPOINT, UNDO } from "./transaction_group.ts";
 import { fromErrorData, toErrorData } from "./errors.ts";
 import { nextTurn } from "./_runtime.ts";
 
@@ -29,10 +33,6 @@ const MAX_MEMBERS = 64;
 const PROBE_EVERY = 16;
 /** Groups of one member in a row that stop grouping. */
 const ALONE_TO_STOP = 4;
-
-const SAVEPOINT = "SAVEPOINT walpool_tx";
-const RELEASE = "RELEASE walpool_tx";
-const UNDO = "ROLLBACK TO walpool_tx; RELEASE walpool_tx";
 
 /** A read that saw the group's uncommitted transactions, answered once they are committed. */
 interface Read {

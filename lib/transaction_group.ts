@@ -56,9 +56,10 @@ const MAX_MEMBERS = 64;
 /** Milliseconds the first member may wait for the group's COMMIT. */
 const MAX_WAIT_MS = 2;
 
-const SAVEPOINT = "SAVEPOINT walpool_tx";
-const RELEASE = "RELEASE walpool_tx";
-const UNDO = "ROLLBACK TO walpool_tx; RELEASE walpool_tx";
+/** The savepoint each transaction of a group runs in (here and on the calling thread). */
+export const SAVEPOINT = "SAVEPOINT walpool_tx";
+export const RELEASE = "RELEASE walpool_tx";
+export const UNDO = "ROLLBACK TO walpool_tx; RELEASE walpool_tx";
 
 /** The failure of a transaction rolled back for another's sake (SQLITE_ABORT_ROLLBACK). */
 export function lostError(why: string): ErrorData {
