@@ -34,6 +34,13 @@ const PROBE_EVERY = 16;
 /** Groups of one member in a row that stop grouping. */
 const ALONE_TO_STOP = 4;
 
+/** The failure of a member that could not go on after the group committed around it. */
+const LOST_AROUND = lostError(
+  "The transaction was rolled back: it was still open at the end of the event loop's turn, the " +
+    "transactions before it were committed, and replaying its statements gave different results. " +
+    "Nothing of it was applied; it can be retried",
+);
+
 /** A read that saw the group's uncommitted transactions, answered once they are committed. */
 interface Read {
   value: unknown;
@@ -65,6 +72,8 @@ export class InlineGroup {
   #reads: Read[] = [];
   /** The end of the turn came while a member ran: the group commits when it ends. */
   #due = false;
+  /** The running member could not go on after the group committed around it (see `#around`). */
+  #runningLost = false;
   /** Whether transactions wait for the end of the turn, and what decides it. */
   #grouping = false;
   #untilProbe = PROBE_EVERY;
@@ -124,10 +133,12 @@ export class InlineGroup {
       this.#log = [];
     }
     this.#running = true;
+    this.#runningLost = false;
   }
 
   /** Runs one statement of the running member (its answer logged, if grouped, for a replay). */
   run(body: TxBody): unknown {
+    if (this.#runningLost) throw fromErrorData(LOST_AROUND);
     if (!this.#grouped) return execute(this.conn, body);
     let value: unknown;
     try {
@@ -147,6 +158,10 @@ export class InlineGroup {
    */
   commit(): Promise<void> | undefined {
     this.#running = false;
+    if (this.#runningLost) {
+      this.#runningLost = false;
+      throw fromErrorData(LOST_AROUND);
+    }
     if (!this.#grouped) {
       this.#open = false;
       try {
@@ -168,6 +183,10 @@ export class InlineGroup {
   /** The running member failed or rolled back: nothing of it stays. */
   rollback(): void {
     this.#running = false;
+    if (this.#runningLost) {
+      this.#runningLost = false;
+      return;
+    }
     if (!this.#grouped) {
       this.#open = false;
       rollbackQuietly(this.conn);
@@ -196,13 +215,57 @@ export class InlineGroup {
     this.#answerReads(false);
   }
 
-  /** Commits the group now (before the writer needs the lock, or at close), unless a member runs. */
+  /**
+   * Commits the group now: at the end of the turn, before the writer needs the lock, at close.
+   * A member still running then awaits something else across the turn, perhaps one of those
+   * released before it: they are committed around it (`#around`), or, with none, when it ends.
+   */
   flush(): void {
     if (!this.#open || !this.#grouped) return;
     if (this.#running) {
-      this.#due = true;
+      if (this.#members.length || this.#reads.length) this.#around();
+      else this.#due = true;
       return;
     }
+    this.#commitNow();
+  }
+
+  /**
+   * Commits the members released before the running one, which goes on in a transaction of its
+   * own: its savepoint undone, the rest committed, then BEGIN and its statements replayed. If they
+   * answer differently, it fails with SQLITE_ABORT_ROLLBACK (as the writer's group does).
+   */
+  #around(): void {
+    const conn = this.conn;
+    const log = this.#log;
+    try {
+      conn.exec(UNDO);
+    } catch {
+      rollbackQuietly(conn);
+    }
+    this.#running = false;
+    if (!conn.inTransaction()) {
+      this.lost();
+      this.#runningLost = true;
+      return;
+    }
+    this.#commitNow();
+    this.#running = true;
+    try {
+      conn.begin();
+      this.#open = true;
+      conn.unchanged = false;
+      conn.exec(SAVEPOINT);
+      nextTurn(this.#turned);
+      if (this.#replays(log)) return;
+    } catch { /* it is lost */ }
+    rollbackQuietly(conn);
+    this.#open = false;
+    this.#runningLost = true;
+  }
+
+  /** COMMIT of the group, no member running; on failure each member is replayed alone. */
+  #commitNow(): void {
     this.#open = false;
     this.#due = false;
     const members = this.#members.splice(0);

@@ -514,6 +514,39 @@ describe("transactions on the calling thread, committed together", () => {
     }
   });
 
+  it("commit the members before one that awaits them, which goes on after them", async () => {
+    const { db } = await inlineReady({ transactionTimeout: 2000 });
+    try {
+      await grouping(db);
+      const [a] = concurrent(db, 1, (tx) => tx.run("INSERT INTO t(v) VALUES ('a')"));
+      const [b] = concurrent(db, 1, async (tx) => {
+        await tx.run("INSERT INTO t(v) VALUES ('b')");
+        await a; // resolves once a's group committed, which must not wait for b
+        await tx.run("INSERT INTO t(v) VALUES ('b2')");
+      });
+      // A member whose replay answers differently fails alone, nothing of it applied.
+      const [c] = concurrent(db, 1, (tx) => tx.run("INSERT INTO t(v) VALUES ('c')"));
+      const [d] = concurrent(db, 1, async (tx) => {
+        await tx.get("SELECT hex(randomblob(8)) AS r");
+        await c;
+        await tx.run("INSERT INTO t(v) VALUES ('d')");
+      });
+      await within(Promise.all([a, b, c]), 1500, "the transactions before their timeout");
+      await assert.rejects(
+        d,
+        (e) => e instanceof SqliteError && e.code === "SQLITE_ABORT_ROLLBACK",
+      );
+      assert.deepEqual((await db.values("SELECT v FROM t ORDER BY v")).flat(), [
+        "a",
+        "b",
+        "b2",
+        "c",
+      ]);
+    } finally {
+      await db.close();
+    }
+  });
+
   it("commit the group before the writer needs the lock, and at close", async () => {
     const { db, path } = await inlineReady();
     const txs = concurrent(db, 10, (tx, i) => tx.run("INSERT INTO t(v) VALUES (?)", [i]));
