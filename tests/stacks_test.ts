@@ -126,9 +126,11 @@ describe("error stacks", () => {
       // Where a write runs depends on what its SQL cost lately (a busy machine may keep it on
       // the writer a while; a failing one costs the writer more than one that succeeds, so it
       // alone may never get under the limit): a new value teaches the cost where it runs, then
-      // the failing one is tried, until it failed here.
+      // the failing one is tried, until it failed here (for up to 30 s: a full CI run on two
+      // cores kept it on the writer for all of 200 tries once).
       let error: Error | undefined;
-      for (let i = 0; i < 200 && !error; i++) {
+      const until = performance.now() + 30_000;
+      for (let i = 0; performance.now() < until && !error; i++) {
         await here.run(insert, [i + 2]);
         const before = here.stats().inlineWrites;
         const e = await insertAgain().then(() => assert.fail("resolved"), (e: Error) => e);
