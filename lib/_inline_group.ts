@@ -173,7 +173,12 @@ export class InlineGroup {
       this.#committed();
       return undefined;
     }
-    this.conn.exec(RELEASE);
+    try {
+      this.conn.exec(RELEASE);
+    } catch (error) {
+      this.rollback(); // it fails, undone; the group goes on
+      throw error;
+    }
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     this.#members.push({ log: this.#log, resolve, reject });
     if (this.#due || this.#members.length >= MAX_MEMBERS) this.flush();
