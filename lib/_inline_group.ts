@@ -23,7 +23,15 @@
 import type { Answer, TxBody } from "./protocol.ts";
 import type { Connection } from "./_connection.ts";
 import { execute, rollbackQuietly } from "./group_commit.ts";
-import { lostError, outcomeOf, RELEASE, SAVEPOINT, UNDO } from "./transaction_group.ts";
+import {
+  lostError,
+  outcomeOf,
+  RELEASE,
+  REPLAYED_DIFFERENTLY,
+  replays,
+  SAVEPOINT,
+  UNDO,
+} from "./transaction_group.ts";
 import { fromErrorData, toErrorData } from "./errors.ts";
 import { nextTurn } from "./_runtime.ts";
 
@@ -262,7 +270,7 @@ export class InlineGroup {
       conn.unchanged = false;
       conn.exec(SAVEPOINT);
       nextTurn(this.#turned);
-      if (this.#replays(log)) return;
+      if (replays(conn, log)) return;
     } catch { /* it is lost */ }
     rollbackQuietly(conn);
     this.#open = false;
@@ -322,13 +330,9 @@ export class InlineGroup {
     for (const member of members) {
       try {
         conn.begin();
-        if (!this.#replays(member.log)) {
+        if (!replays(conn, member.log)) {
           rollbackQuietly(conn);
-          member.reject(fromErrorData(lostError(
-            "The transaction was rolled back: a neighbouring transaction in the same commit " +
-              "made SQLite roll back, and replaying this one gave different results. Nothing " +
-              "of it was applied; it can be retried",
-          )));
+          member.reject(fromErrorData(lostError(REPLAYED_DIFFERENTLY)));
           continue;
         }
         conn.exec("COMMIT");
@@ -340,19 +344,5 @@ export class InlineGroup {
       this.#committed();
       member.resolve();
     }
-  }
-
-  /** Runs a member's statements again; whether each gave the answer it gave before. */
-  #replays(log: [TxBody, string][]): boolean {
-    for (const [body, was] of log) {
-      let answer: Answer;
-      try {
-        answer = { id: 0, value: execute(this.conn, body) };
-      } catch (error) {
-        answer = { id: 0, error: toErrorData(error, this.conn.driver) };
-      }
-      if (outcomeOf(body, answer) !== was || !this.conn.inTransaction()) return false;
-    }
-    return true;
   }
 }

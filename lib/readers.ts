@@ -183,10 +183,7 @@ export class Readers {
    * transactions of a group that commits at the end of the turn (`uncommitted()` gives it): a read
    * that ran there is answered once the group has committed what it saw (see InlineGroup.deliver).
    */
-  share(
-    idle: () => Connection | undefined,
-    uncommitted: () => InlineGroup | undefined = () => undefined,
-  ): void {
+  share(idle: () => Connection | undefined, uncommitted: () => InlineGroup | undefined): void {
     this.#idleWriteConnection = idle;
     this.#uncommitted = uncommitted;
   }

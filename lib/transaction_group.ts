@@ -61,6 +61,29 @@ export const SAVEPOINT = "SAVEPOINT walpool_tx";
 export const RELEASE = "RELEASE walpool_tx";
 export const UNDO = "ROLLBACK TO walpool_tx; RELEASE walpool_tx";
 
+/**
+ * Runs a transaction's logged statements again (each with the outcome it gave, `outcomeOf`);
+ * whether each gave the same again. It stops at the first that did not, or once SQLite rolled the
+ * transaction back (what runs after that would run outside of it).
+ */
+export function replays(conn: Connection, log: readonly [TxBody, string][]): boolean {
+  for (const [body, was] of log) {
+    let answer: Answer;
+    try {
+      answer = { id: 0, value: execute(conn, body) };
+    } catch (error) {
+      answer = { id: 0, error: toErrorData(error, conn.driver) };
+    }
+    if (outcomeOf(body, answer) !== was || !conn.inTransaction()) return false;
+  }
+  return true;
+}
+
+/** Why a transaction released into a group failed when it was replayed. */
+export const REPLAYED_DIFFERENTLY = "The transaction was rolled back: a neighbouring transaction " +
+  "in the same commit made SQLite roll back, and replaying this one gave different results. " +
+  "Nothing of it was applied; it can be retried";
+
 /** The failure of a transaction rolled back for another's sake (SQLITE_ABORT_ROLLBACK). */
 export function lostError(why: string): ErrorData {
   return { name: "SqliteError", code: "SQLITE_ABORT_ROLLBACK", errcode: 516, message: why };
@@ -127,7 +150,7 @@ export class TransactionGroup {
       try {
         begin(conn, this.#tally);
         conn.exec(SAVEPOINT);
-        if (!this.#replays(log)) {
+        if (!replays(conn, log)) {
           lost = lostError(
             "The transaction was rolled back: replayed after the writer committed the " +
               "transactions before it, a statement gave a different result",
@@ -207,11 +230,6 @@ export class TransactionGroup {
     } catch (error) {
       return failed(this.#conn, req, error);
     }
-  }
-
-  /** Runs a transaction's statements again; whether each gave the answer it gave before. */
-  #replays(log: [TxRequest, string][]): boolean {
-    return log.every(([req, expected]) => outcomeOf(req, this.#run(req)) === expected);
   }
 
   /** COMMIT of a transaction: its savepoint is released into the group, answered with its seq. */
@@ -320,13 +338,9 @@ export class TransactionGroup {
   #replayOne(member: Member): ErrorData | undefined {
     const conn = this.#conn;
     conn.exec(SAVEPOINT);
-    if (!this.#replays(member.log)) {
+    if (!replays(conn, member.log)) {
       if (conn.inTransaction()) this.#quietly(UNDO);
-      return lostError(
-        "The transaction was rolled back: a neighbouring transaction in the same commit made " +
-          "SQLite roll back, and replaying this one gave different results. Nothing of it " +
-          "was applied; it can be retried",
-      );
+      return lostError(REPLAYED_DIFFERENTLY);
     }
     conn.exec(RELEASE);
     return undefined;
