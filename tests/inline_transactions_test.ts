@@ -23,6 +23,14 @@ async function inlineReady(options: OpenOptions = {}): Promise<{ db: Database; p
   return { db, path };
 }
 
+/** As inlineReady, with foreign keys on and a child table whose key is checked at COMMIT. */
+async function withDeferredKey(): Promise<Database> {
+  const { db } = await inlineReady({ pragmas: { foreign_keys: true } });
+  await db.exec(`CREATE TABLE parent(id INTEGER PRIMARY KEY);
+    CREATE TABLE child(p REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)`);
+  return db;
+}
+
 /**
  * Runs `fn` in a transaction, after a first statement of the kind inlineReady taught (a kind of
  * transaction is known by its first statement), and says whether it ran on this thread.
@@ -92,10 +100,8 @@ describe("transactions on the calling thread", () => {
   });
 
   it("reject a COMMIT that fails (a deferred foreign key), applying nothing; the next one works", async () => {
-    const { db } = await inlineReady({ pragmas: { foreign_keys: true } });
+    const db = await withDeferredKey();
     try {
-      await db.exec(`CREATE TABLE parent(id INTEGER PRIMARY KEY);
-        CREATE TABLE child(p REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)`);
       const failed = await inline(db, (tx) => tx.run("INSERT INTO child VALUES (42)"));
       assert.equal(failed.inline, true);
       assert.ok(failed.error instanceof SqliteError, String(failed.error));
@@ -442,10 +448,8 @@ describe("transactions on the calling thread, committed together", () => {
   });
 
   it("fail only the member whose deferred foreign key fails the group's COMMIT", async () => {
-    const { db } = await inlineReady({ pragmas: { foreign_keys: true } });
+    const db = await withDeferredKey();
     try {
-      await db.exec(`CREATE TABLE parent(id INTEGER PRIMARY KEY);
-        CREATE TABLE child(p REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)`);
       await grouping(db);
       const { values, errors } = await settle(concurrent(db, 8, async (tx, i) => {
         if (i !== 3) await tx.run("INSERT INTO parent VALUES (?)", [i]);
@@ -491,10 +495,8 @@ describe("transactions on the calling thread, committed together", () => {
   });
 
   it("answer such a read with what was committed when the group's COMMIT failed", async () => {
-    const { db } = await inlineReady({ pragmas: { foreign_keys: true } });
+    const db = await withDeferredKey();
     try {
-      await db.exec(`CREATE TABLE parent(id INTEGER PRIMARY KEY);
-        CREATE TABLE child(p REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)`);
       const { row, errors } = await onThisThread(db, 2, async () => {
         await db.exec("DELETE FROM child; DELETE FROM parent");
         const txs = settle(concurrent(db, 2, async (tx, i) => {
